@@ -1,0 +1,10 @@
+"""The spine-db2 distribution installs, is found through its entry point and loads."""
+
+from spine_host import Host
+
+
+def test_entry_point_loads_and_is_listed() -> None:
+    host = Host(load_entrypoints=True, storage_url="sqlite://", environ={})
+    info = {plugin.name: plugin for plugin in host.plugin_report()}["db2"]
+    assert info.distribution == "spine-db2"
+    assert info.status.value == "ok", info.errors

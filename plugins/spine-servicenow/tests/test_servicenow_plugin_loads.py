@@ -1,0 +1,10 @@
+"""The spine-servicenow distribution installs, is found through its entry point and loads."""
+
+from spine_host import Host
+
+
+def test_entry_point_loads_and_is_listed() -> None:
+    host = Host(load_entrypoints=True, storage_url="sqlite://", environ={})
+    info = {plugin.name: plugin for plugin in host.plugin_report()}["servicenow"]
+    assert info.distribution == "spine-servicenow"
+    assert info.status.value == "ok", info.errors

@@ -1,0 +1,1 @@
+"""Alerts: the Alert value, the AlertChannel contract and the builtin channels."""

@@ -1,0 +1,58 @@
+"""``spine config show|check``: the effective configuration (secrets masked) and its validation."""
+
+from __future__ import annotations
+
+import click
+
+from spine_host.cli.context import EXIT_USAGE, CliState, pass_state
+from spine_host.cli.output import emit_json
+
+__all__ = ["config_group"]
+
+
+@click.group("config")
+def config_group() -> None:
+    """Show or check spine.toml."""
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_state
+def show_command(state: CliState, as_json: bool) -> None:
+    """Print the effective configuration, defaults included, with every secret as ***."""
+    import tomli_w
+
+    config = state.host().config
+    data = config.redacted()
+    if as_json:
+        emit_json({"path": str(config.path) if config.path else None, "config": data})
+        return
+    origin = str(config.path) if config.path else "defaults (no spine.toml found)"
+    click.echo(f"# effective configuration from {origin}")
+    click.echo(tomli_w.dumps(_drop_empty(data)).rstrip())
+
+
+@config_group.command("check")
+@pass_state
+def check_command(state: CliState) -> None:
+    """Validate spine.toml and every configured source and channel; exit 2 if anything is wrong."""
+    host = state.host()
+    problems = host.check_configured()
+    for problem in problems:
+        click.echo(f"error: {host.redactor.redact(problem)}", err=True)
+    if problems:
+        click.get_current_context().exit(EXIT_USAGE)
+    origin = str(host.config.path) if host.config.path else "defaults (no spine.toml found)"
+    click.echo(f"ok: {origin}")
+
+
+def _drop_empty(data: dict[str, object]) -> dict[str, object]:
+    """TOML has no null and empty tables are noise: keep what says something."""
+    result: dict[str, object] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = _drop_empty(value)
+        if value in ({}, None):
+            continue
+        result[key] = value
+    return result

@@ -1,0 +1,74 @@
+"""``spine doctor``: is this installation fit to run? Exits 1 when any check fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import click
+
+from spine_host.cli.context import EXIT_FAILURE, CliState, pass_state
+from spine_host.cli.output import emit_json, emit_table
+from spine_host.errors import SpineError
+from spine_host.host import Host
+
+__all__ = ["Check", "doctor_command", "run_checks"]
+
+
+@attrs.frozen
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe form."""
+        return {"check": self.name, "status": "ok" if self.ok else "fail", "detail": self.detail}
+
+
+def run_checks(host: Host) -> list[Check]:
+    """Configuration, every plugin, configured sources and channels, and the storage database."""
+    config = host.config
+    checks = [Check("config", True, str(config.path) if config.path else "defaults (no file)")]
+    for info in host.plugin_report():
+        detail = "; ".join(info.errors) or f"{info.distribution} {info.version}"
+        checks.append(Check(f"plugin {info.name}", not info.problem, f"{info.status}: {detail}"))
+    for problem in host.check_configured():
+        checks.append(Check("configured", False, problem))
+    checks.append(_check("storage", lambda: _storage_detail(host), host))
+    return checks
+
+
+def _check(name: str, probe: Callable[[], str], host: Host) -> Check:
+    try:
+        return Check(name, True, probe())
+    except Exception as exc:
+        error = host.classify(exc)
+        return Check(name, False, host.redactor.redact(f"{error.category}: {error.message}"))
+
+
+def _storage_detail(host: Host) -> str:
+    adapter = host.storage
+    rows = adapter.query("SELECT 1 AS ok")
+    if not rows or rows[0].get("ok") != 1:
+        raise SpineError(f"{adapter.dialect}: SELECT 1 returned {rows!r}")
+    return host.redactor.redact(f"{adapter.dialect} reachable at {host.config.storage.url}")
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_state
+def doctor_command(state: CliState, as_json: bool) -> None:
+    """Check configuration, plugins and storage; exit 1 if anything is wrong."""
+    checks = run_checks(state.host())
+    if as_json:
+        emit_json([check.to_dict() for check in checks])
+    else:
+        emit_table(
+            ["CHECK", "STATUS", "DETAIL"],
+            [(check.name, "ok" if check.ok else "FAIL", check.detail) for check in checks],
+        )
+    if not all(check.ok for check in checks):
+        click.get_current_context().exit(EXIT_FAILURE)

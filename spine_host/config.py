@@ -1,0 +1,271 @@
+"""``spine.toml``: where it is found, how ``${ENV}`` is filled in, and what it may contain.
+
+Discovery: the path given, else ``$SPINE_CONFIG``, else ``./spine.toml``, else the defaults (an
+embedded SQLite database ``./spine.db``). Every table is structured into an attrs class; a wrong
+value is a :class:`~spine_host.errors.ConfigError` naming the TOML path, the value and what was
+expected. Values that came from the environment are secrets: :meth:`SpineConfig.redacted` and
+the host's log filter mask them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from spine_host.errors import ConfigError
+from spine_host.redaction import Redactor
+from spine_host.severity import Severity
+from spine_host.structuring import config_converter, structure
+
+__all__ = [
+    "DEFAULT_STORAGE_URL",
+    "AlertsConfig",
+    "ChannelConfig",
+    "PluginsConfig",
+    "SourceConfig",
+    "SpineConfig",
+    "StorageConfig",
+    "find_config_file",
+    "load_config",
+]
+
+DEFAULT_STORAGE_URL = "sqlite:///spine.db"
+CONFIG_ENV = "SPINE_CONFIG"
+
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+@attrs.frozen
+class StorageConfig:
+    """``[storage]``: the database spine keeps its history in, and adapter options."""
+
+    url: str = DEFAULT_STORAGE_URL
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class PluginsConfig:
+    """``[plugins]``: entry-point names never to import."""
+
+    disable: list[str] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class ChannelConfig:
+    """``[alerts.channels.NAME]``: routing keys every channel has, plus its own ``options``.
+
+    The type-specific keys (everything but ``type``, ``min_severity``, ``domains`` and
+    ``enabled``) are kept in ``options`` and structured into the channel class's ``Config``.
+    """
+
+    type: str
+    min_severity: Severity = Severity.WARNING
+    domains: list[str] = attrs.field(factory=lambda: ["*"])
+    enabled: bool = True
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class AlertsConfig:
+    """``[alerts]``: the channels alerts are routed to."""
+
+    channels: dict[str, ChannelConfig] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SourceConfig:
+    """``[sources.NAME]``: the source type plus its own ``options`` for the type's ``Config``."""
+
+    type: str
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SpineConfig:
+    """The whole configuration. ``SpineConfig()`` is the no-file default."""
+
+    storage: StorageConfig = attrs.field(factory=StorageConfig)
+    plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
+    alerts: AlertsConfig = attrs.field(factory=AlertsConfig)
+    sources: dict[str, SourceConfig] = attrs.field(factory=dict)
+    schedules: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    path: Path | None = None
+    secrets: frozenset[str] = frozenset()
+
+    @property
+    def redactor(self) -> Redactor:
+        """Masks every secret this configuration holds."""
+        return Redactor(self.secrets)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective configuration as TOML-shaped data, secrets included (do not print)."""
+        converter = config_converter()
+        data: dict[str, Any] = {
+            "storage": {"url": self.storage.url, **self.storage.options},
+            "plugins": {"disable": list(self.plugins.disable)},
+            "alerts": {"channels": {}},
+            "sources": {},
+            "schedules": {name: dict(table) for name, table in self.schedules.items()},
+        }
+        for name, channel in self.alerts.channels.items():
+            table = converter.unstructure(channel)
+            table["min_severity"] = channel.min_severity.name
+            table.update(table.pop("options"))
+            data["alerts"]["channels"][name] = table
+        for name, source in self.sources.items():
+            data["sources"][name] = {"type": source.type, **source.options}
+        return data
+
+    def redacted(self) -> dict[str, Any]:
+        """:meth:`to_dict` with every secret shown as ``***``; safe to print."""
+        result: dict[str, Any] = self.redactor.redact_data(self.to_dict())
+        return result
+
+
+def find_config_file(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: ``path``, ``$SPINE_CONFIG``, ``./spine.toml``, or None.
+
+    A file named explicitly (argument or environment) that does not exist is an error; a missing
+    ``./spine.toml`` just means "use the defaults".
+    """
+    named = path if path is not None else os.environ.get(CONFIG_ENV) or None
+    if named is not None:
+        candidate = Path(named)
+        if not candidate.is_file():
+            origin = "--config" if path is not None else f"${CONFIG_ENV}"
+            raise ConfigError(f"config file {str(candidate)!r} (from {origin}) does not exist")
+        return candidate
+    default = Path("spine.toml")
+    return default if default.is_file() else None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> SpineConfig:
+    """Find, read, interpolate and validate the configuration."""
+    file = find_config_file(path)
+    if file is None:
+        return SpineConfig()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}", cause=exc) from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}", cause=exc) from exc
+    return parse_config(raw, path=file, environ=environ)
+
+
+def parse_config(
+    raw: Mapping[str, Any], *, path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> SpineConfig:
+    """Validate already-parsed TOML data (``load_config`` without the file)."""
+    secrets: set[str] = set()
+    data = _interpolate(raw, environ if environ is not None else os.environ, "", secrets, path)
+    where = f" in {path}" if path else ""
+    if not isinstance(data, dict):
+        raise ConfigError(f"the configuration{where} must be a table")
+    unknown = sorted(set(data) - _TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown top-level table {', '.join(map(repr, unknown))}{where}; "
+            f"allowed: {', '.join(sorted(_TOP_LEVEL_KEYS))}"
+        )
+    storage = _split_options(data.get("storage", {}), "storage", {"url"})
+    channels = {
+        name: _split_options(table, f"alerts.channels.{name}", _CHANNEL_KEYS)
+        for name, table in _tables(data.get("alerts", {}), "alerts", {"channels"})
+        .get("channels", {})
+        .items()
+    }
+    sources = {
+        name: _split_options(table, f"sources.{name}", {"type"})
+        for name, table in _tables(data.get("sources", {}), "sources").items()
+    }
+    converter = config_converter()
+    return SpineConfig(
+        storage=structure(storage, StorageConfig, "storage", converter),
+        plugins=structure(data.get("plugins", {}), PluginsConfig, "plugins", converter),
+        alerts=AlertsConfig(
+            channels={
+                name: structure(table, ChannelConfig, f"alerts.channels.{name}", converter)
+                for name, table in channels.items()
+            }
+        ),
+        sources={
+            name: structure(table, SourceConfig, f"sources.{name}", converter)
+            for name, table in sources.items()
+        },
+        schedules=dict(_tables(data.get("schedules", {}), "schedules")),
+        path=path,
+        secrets=frozenset(secrets),
+    )
+
+
+_TOP_LEVEL_KEYS = frozenset({"storage", "plugins", "alerts", "sources", "schedules"})
+_CHANNEL_KEYS = frozenset({"type", "min_severity", "domains", "enabled"})
+
+
+def _tables(value: Any, path: str, allowed: set[str] | None = None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path} = {value!r}: expected a table")
+    for name, table in value.items():
+        if allowed is not None and name not in allowed:
+            raise ConfigError(
+                f"{path}: unknown key {name!r}; allowed keys: {', '.join(sorted(allowed))}"
+            )
+        if allowed is None and not isinstance(table, dict):
+            raise ConfigError(f"{path}.{name} = {table!r}: expected a table")
+    return value
+
+
+def _split_options(table: Any, path: str, common: set[str] | frozenset[str]) -> dict[str, Any]:
+    """Separate the keys every entry has from the type-specific ones (kept under ``options``)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path} = {table!r}: expected a table")
+    if "options" in table:
+        raise ConfigError(f"{path}.options: reserved key; put the options directly in [{path}]")
+    result = {key: value for key, value in table.items() if key in common}
+    result["options"] = {key: value for key, value in table.items() if key not in common}
+    return result
+
+
+def _interpolate(
+    value: Any, environ: Mapping[str, str], path: str, secrets: set[str], file: Path | None
+) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _interpolate(item, environ, f"{path}.{key}" if path else key, secrets, file)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _interpolate(item, environ, f"{path}[{index}]", secrets, file)
+            for index, item in enumerate(value)
+        ]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match["name"], match["default"]
+        if name in environ:
+            found = environ[name]
+        elif default is not None:
+            found = default
+        else:
+            where = f" in {file}" if file else ""
+            raise ConfigError(
+                f"{path}: environment variable {name} is not set (referenced as ${{{name}}}"
+                f"{where}); set it or give a default as ${{{name}:-value}}",
+                context={"variable": name, "path": path},
+            )
+        if found:
+            secrets.add(found)
+        return found
+
+    return _VARIABLE.sub(substitute, value)

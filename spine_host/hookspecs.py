@@ -1,0 +1,295 @@
+"""Every hook a spine plugin can implement. These specs are spine-host's public contract.
+
+Implement a hook with :data:`spine_host.hookimpl` in the module your distribution names under
+``[project.entry-points.spine]``::
+
+    from spine_host import hookimpl
+
+    @hookimpl
+    def spine_register_sources(register):
+        register("prices", PriceSource)
+
+Registration hooks receive a ``register`` callable and call it once per thing they provide; the
+host owns the names, so two plugins claiming one name is reported with both named. Event hooks
+are observers: every implementation is called, and one that raises is logged without silencing
+the others. ``docs/hooks.md`` is generated from this module; a test fails when they drift.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from spine_host.alerts.alert import Alert, DeliveryResult
+    from spine_host.alerts.channel import AlertChannel
+    from spine_host.errors import SpineError
+    from spine_host.orchestration.contracts import (
+        Executor,
+        RunRecord,
+        ScheduleFire,
+        ScheduleSpec,
+        StepRecord,
+        WorkflowSpec,
+    )
+    from spine_host.pipelines.pipeline import Pipeline
+    from spine_host.registry import Register, RegisterNamed
+    from spine_host.sources.source import Source
+    from spine_host.storage.adapter import StorageFactory
+
+PROJECT_NAME = "spine"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration: called once when a Host is built, in plugin load order (builtins first).
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def spine_register_storage(register: Register[StorageFactory]) -> None:
+    """Provide storage adapters, one per URL scheme.
+
+    :param register: ``register(scheme, adapter_factory, replace=False)``; ``adapter_factory(url,
+        **options)`` returns a ``DatabaseAdapter``.
+
+    Called when the host is built; the factory runs when a URL with that scheme is first used.
+
+    Example::
+
+        @hookimpl
+        def spine_register_storage(register):
+            register("postgresql", PostgresAdapter)
+    """
+
+
+@hookspec
+def spine_register_sources(register: Register[type[Source]]) -> None:
+    """Provide source types for ``[sources.NAME] type = "..."``.
+
+    :param register: ``register(type_name, source_cls, replace=False)``; the class declares its
+        configuration as an attrs class ``Config``.
+
+    Called when the host is built.
+
+    Example::
+
+        @hookimpl
+        def spine_register_sources(register):
+            register("http", HttpSource)
+    """
+
+
+@hookspec
+def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> None:
+    """Provide alert channel types for ``[alerts.channels.NAME] type = "..."``.
+
+    :param register: ``register(type_name, channel_cls, replace=False)``; the class declares its
+        configuration as an attrs class ``Config``.
+
+    Called when the host is built.
+
+    Example::
+
+        @hookimpl
+        def spine_register_alert_channels(register):
+            register("slack", SlackChannel)
+    """
+
+
+@hookspec
+def spine_register_schedules(register: RegisterNamed[ScheduleSpec]) -> None:
+    """Provide schedules defined in code (``spine.toml`` schedules need no plugin).
+
+    :param register: ``register(schedule, replace=False)``; the schedule's ``name`` is its key.
+
+    Called when the host is built, before the scheduler computes next fire times.
+
+    Example::
+
+        @hookimpl
+        def spine_register_schedules(register):
+            register(Schedule("otc_weekly", workflow="otc.weekly_refresh", cron="0 6 * * WED"))
+    """
+
+
+@hookspec
+def spine_register_pipelines(register: Register[Pipeline]) -> None:
+    """Provide named pipelines.
+
+    :param register: ``register(name, pipeline, replace=False)``; names are dotted,
+        ``domain.name``.
+
+    Called when the host is built.
+
+    Example::
+
+        @hookimpl
+        def spine_register_pipelines(register):
+            register("otc.ingest_week", ingest_week)
+    """
+
+
+@hookspec
+def spine_register_workflows(register: RegisterNamed[WorkflowSpec]) -> None:
+    """Provide workflows (DAGs of steps).
+
+    :param register: ``register(workflow, replace=False)``; the workflow's ``name`` is its key.
+
+    Called when the host is built.
+
+    Example::
+
+        @hookimpl
+        def spine_register_workflows(register):
+            register(weekly_refresh)
+    """
+
+
+@hookspec
+def spine_register_executors(register: Register[type[Executor]]) -> None:
+    """Provide executors: where workflow steps run.
+
+    :param register: ``register(name, executor_cls, replace=False)``; the builtin is ``local``.
+
+    Called when the host is built; the runner instantiates the executor a run asks for.
+
+    Example::
+
+        @hookimpl
+        def spine_register_executors(register):
+            register("dask", DaskExecutor)
+    """
+
+
+@hookspec
+def spine_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``spine`` command line.
+
+    :param cli: the top-level ``spine`` click group; call ``cli.add_command(...)``.
+
+    Called when the CLI lists or resolves its commands (not for ``--version``).
+
+    Example::
+
+        @hookimpl
+        def spine_register_commands(cli):
+            cli.add_command(otc_group)
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Events: observers. Every implementation is called; one raising is logged, not propagated.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def spine_run_started(run: RunRecord) -> None:
+    """A workflow or pipeline run has started.
+
+    :param run: the run, with ``run_id`` and ``status``.
+
+    Called after the run's history row is written, before its first step starts.
+
+    Example::
+
+        @hookimpl
+        def spine_run_started(run):
+            metrics.increment("runs_started")
+    """
+
+
+@hookspec
+def spine_step_finished(run: RunRecord, step: StepRecord) -> None:
+    """One attempt of one workflow step has ended (completed, failed, skipped, timed out).
+
+    :param run: the run the step belongs to.
+    :param step: the attempt, with ``step_name``, ``status`` and ``attempt``.
+
+    Called after the attempt's history row is written.
+
+    Example::
+
+        @hookimpl
+        def spine_step_finished(run, step):
+            log.info("%s %s", step.step_name, step.status)
+    """
+
+
+@hookspec
+def spine_run_finished(run: RunRecord) -> None:
+    """A run has reached a terminal state (COMPLETED, FAILED, PARTIAL, CRASHED, ...).
+
+    :param run: the finished run.
+
+    Called after the final history row is written, also for runs reaped as CRASHED.
+
+    Example::
+
+        @hookimpl
+        def spine_run_finished(run):
+            if run.status != "COMPLETED":
+                page_someone(run)
+    """
+
+
+@hookspec
+def spine_alert_delivered(alert: Alert, delivery: DeliveryResult) -> None:
+    """A channel has tried to deliver an alert.
+
+    :param alert: the alert routed.
+    :param delivery: the channel's result (SENT, FAILED, THROTTLED, FILTERED).
+
+    Called once per channel per alert, after the ``alert_deliveries`` row is written.
+
+    Example::
+
+        @hookimpl
+        def spine_alert_delivered(alert, delivery):
+            audit_log.write(alert.alert_id, delivery.status)
+    """
+
+
+@hookspec
+def spine_schedule_fired(fire: ScheduleFire) -> None:
+    """A schedule fire has been claimed and its run is about to start.
+
+    :param fire: the claimed fire, with ``schedule_name`` and ``nominal_time`` (UTC).
+
+    Called on the one replica that won the claim.
+
+    Example::
+
+        @hookimpl
+        def spine_schedule_fired(fire):
+            log.info("fired %s for %s", fire.schedule_name, fire.nominal_time)
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions: the first non-None answer wins.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def spine_classify_error(exc: BaseException) -> SpineError | None:
+    """Map an exception a plugin knows (its driver's) to the spine error taxonomy.
+
+    :param exc: any exception raised by a source, a storage adapter, a channel or a step.
+    :return: a ``SpineError`` with the right category, or None to let others (and the builtin
+        rules) decide.
+
+    Called by ``Host.classify`` before the builtin rules; the first non-None answer wins.
+
+    Example::
+
+        @hookimpl
+        def spine_classify_error(exc):
+            if getattr(exc, "sqlstate", None) == "40001":
+                return SpineError(str(exc), category=ErrorCategory.TRANSIENT, cause=exc)
+            return None
+    """

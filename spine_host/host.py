@@ -1,0 +1,292 @@
+"""The Host: configuration, plugins and registries in one object, with no module-level state.
+
+Build one per process (``Host.from_config()``) or per test (``Host(plugins=[double],
+load_entrypoints=False, storage_url="sqlite://")``). Everything else (CLI, runner, scheduler)
+asks the host for what it needs: a source by name, the storage adapter, the error classifier.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+import attrs
+
+from spine_host.config import SpineConfig, StorageConfig, load_config
+from spine_host.errors import ConfigError, SpineError, classify
+from spine_host.plugins import PluginInfo, PluginLoader, PluginStatus
+from spine_host.redaction import Redactor, redact_url
+from spine_host.registry import Registry
+from spine_host.structuring import structure
+
+if TYPE_CHECKING:
+    from spine_host.alerts.channel import AlertChannel
+    from spine_host.orchestration.contracts import Executor, ScheduleSpec, WorkflowSpec
+    from spine_host.pipelines.pipeline import Pipeline
+    from spine_host.sources.source import Source
+    from spine_host.storage.adapter import DatabaseAdapter, StorageFactory
+
+__all__ = ["Host", "Registries"]
+
+T = TypeVar("T")
+
+
+@attrs.define
+class Registries:
+    """Every named thing plugins provide, one registry per kind."""
+
+    storage: Registry[StorageFactory]
+    sources: Registry[type[Source]]
+    alert_channels: Registry[type[AlertChannel]]
+    schedules: Registry[ScheduleSpec]
+    pipelines: Registry[Pipeline]
+    workflows: Registry[WorkflowSpec]
+    executors: Registry[type[Executor]]
+
+    def all(self) -> list[Registry[Any]]:
+        """Every registry, in a stable order."""
+        return [getattr(self, field.name) for field in attrs.fields(type(self))]
+
+
+# kind -> (registration hook, label in messages, whether register() takes the name explicitly)
+_REGISTRATION_HOOKS: dict[str, tuple[str, str, bool]] = {
+    "storage": ("spine_register_storage", "storage scheme", True),
+    "sources": ("spine_register_sources", "source type", True),
+    "alert_channels": ("spine_register_alert_channels", "alert channel type", True),
+    "schedules": ("spine_register_schedules", "schedule", False),
+    "pipelines": ("spine_register_pipelines", "pipeline", True),
+    "workflows": ("spine_register_workflows", "workflow", False),
+    "executors": ("spine_register_executors", "executor", True),
+}
+
+
+class Host:
+    """Configuration + plugin manager + registries + storage.
+
+    Args:
+        config: the configuration; ``SpineConfig()`` (embedded SQLite) when omitted.
+        plugins: extra plugin objects registered after builtins and entry points (test doubles).
+        load_entrypoints: load installed plugin distributions; tests usually pass False.
+        builtins: register spine-host's builtin plugins.
+        storage_url: overrides ``config.storage.url`` (``"sqlite://"`` for an in-memory test DB).
+        environ: where ``SPINE_*`` variables are read; ``os.environ`` by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: SpineConfig | None = None,
+        plugins: Sequence[object] = (),
+        load_entrypoints: bool = True,
+        builtins: bool = True,
+        storage_url: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        config = config or SpineConfig()
+        if storage_url is not None:
+            config = attrs.evolve(
+                config, storage=StorageConfig(storage_url, config.storage.options)
+            )
+        self.config = config
+        self.redactor = Redactor(config.secrets)
+        self.plugins = PluginLoader(
+            builtins=builtins,
+            load_entrypoints=load_entrypoints,
+            plugins=plugins,
+            disable=config.plugins.disable,
+            environ=environ if environ is not None else os.environ,
+        )
+        self.registries = self._collect_registrations()
+        self._storage: DatabaseAdapter | None = None
+        self.plugins.raise_if_strict()
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Host:
+        """Read ``spine.toml`` (``path``, ``$SPINE_CONFIG``, ``./spine.toml``) and build a host."""
+        return cls(config=load_config(path), **kwargs)
+
+    # -- plugins -------------------------------------------------------------------------------
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Fire an event hook; each implementation runs even when another raises."""
+        self.plugins.call_each(hook_name, kwargs)
+
+    def classify(self, exc: BaseException) -> SpineError:
+        """Classify any exception, asking plugins (``spine_classify_error``) first."""
+        return classify(
+            exc,
+            plugin_classifier=lambda error: self.plugins.first_result(
+                "spine_classify_error", {"exc": error}
+            ),
+        )
+
+    def plugin_report(self) -> list[PluginInfo]:
+        """Every plugin seen, with what it provides, in load order."""
+        return list(self.plugins.infos.values())
+
+    def problems(self) -> list[str]:
+        """One line per plugin problem; empty when all is well."""
+        return [
+            f"{info.name}: {info.status.value}: {error}"
+            for info in self.plugins.problems()
+            for error in info.errors
+        ]
+
+    # -- configured things ---------------------------------------------------------------------
+
+    def source(self, name: str) -> Source:
+        """The source configured as ``[sources.NAME]``, built through its type's class."""
+        table = self.config.sources.get(name)
+        if table is None:
+            known = ", ".join(sorted(self.config.sources)) or "none configured"
+            raise ConfigError(f"no source named {name!r} in [sources]; configured: {known}")
+        cls = self.registries.sources.get(table.type)
+        config = self._structure_options(cls, table.options, f"sources.{name}")
+        instance: Source = cls(name, config)  # type: ignore[call-arg]
+        return instance
+
+    def alert_channel(self, name: str) -> AlertChannel:
+        """The channel configured as ``[alerts.channels.NAME]``."""
+        table = self.config.alerts.channels.get(name)
+        if table is None:
+            known = ", ".join(sorted(self.config.alerts.channels)) or "none configured"
+            raise ConfigError(f"no alert channel named {name!r}; configured: {known}")
+        cls = self.registries.alert_channels.get(table.type)
+        config = self._structure_options(cls, table.options, f"alerts.channels.{name}")
+        instance: AlertChannel = cls(name, config)  # type: ignore[call-arg]
+        return instance
+
+    def check_configured(self) -> list[str]:
+        """Validate every configured source and channel against its type; one message each."""
+        problems: list[str] = []
+        checks: list[tuple[Callable[[str], object], Iterable[str]]] = [
+            (self.source, self.config.sources),
+            (self.alert_channel, self.config.alerts.channels),
+        ]
+        for build, names in checks:
+            for name in names:
+                try:
+                    build(name)
+                except SpineError as exc:
+                    problems.append(exc.message)
+        return problems
+
+    # -- storage -------------------------------------------------------------------------------
+
+    @property
+    def storage(self) -> DatabaseAdapter:
+        """The adapter for ``[storage] url``, opened on first use and kept for the host's life."""
+        if self._storage is None:
+            self._storage = self.open_storage(
+                self.config.storage.url, **self.config.storage.options
+            )
+        return self._storage
+
+    def open_storage(self, url: str, **options: Any) -> DatabaseAdapter:
+        """A new adapter for any URL whose scheme a storage plugin registered."""
+        scheme = _scheme(url)
+        if scheme not in self.registries.storage:
+            providers = sorted(
+                {claim.provider for claim in self.registries.storage.registrations()}
+            )
+            known = ", ".join(self.registries.storage.names()) or "none"
+            raise ConfigError(
+                f"no storage plugin handles scheme {scheme!r} (in {redact_url(url)}); "
+                f"installed schemes: {known} (from {', '.join(providers) or 'no plugin'})",
+                context={"scheme": scheme},
+            )
+        return self.registries.storage.get(scheme)(url, **options)
+
+    def close(self) -> None:
+        """Release the storage adapter's connections."""
+        if self._storage is not None:
+            self._storage.close()
+            self._storage = None
+
+    def __enter__(self) -> Host:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _structure_options(self, cls: type[Any], options: Mapping[str, Any], path: str) -> Any:
+        config_cls = getattr(cls, "Config", None)
+        if config_cls is None:
+            if options:
+                raise ConfigError(f"{path}: {cls.__name__} takes no options, got {sorted(options)}")
+            return None
+        return structure(dict(options), config_cls, path)
+
+    def _collect_registrations(self) -> Registries:
+        describe = self.plugins.describe
+        registries = {
+            kind: Registry[Any](kind, label, describe)
+            for kind, (_, label, _) in _REGISTRATION_HOOKS.items()
+        }
+        for kind, (hook_name, _, explicit_name) in _REGISTRATION_HOOKS.items():
+            registry = registries[kind]
+            caller = getattr(self.plugins.manager.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                register = _register_for(registry, impl.plugin_name, explicit_name)
+                try:
+                    impl.function(*[{"register": register}[arg] for arg in impl.argnames])
+                except Exception as exc:
+                    registry.remove_provider(impl.plugin_name)
+                    info = self.plugins.infos.get(impl.plugin_name)
+                    if info is not None:
+                        info.fail(
+                            PluginStatus.BROKEN,
+                            f"{hook_name} raised {type(exc).__name__}: {exc}",
+                        )
+        result = Registries(**registries)
+        self._record_provisions(result)
+        return result
+
+    def _record_provisions(self, registries: Registries) -> None:
+        infos = self.plugins.infos
+        for registry in registries.all():
+            for claim in registry.registrations():
+                info = infos.get(claim.provider)
+                if info is None:
+                    continue
+                winner = registry.winner(claim.name)
+                if winner is claim:
+                    info.provides.setdefault(registry.kind, []).append(claim.name)
+                elif winner is not None:
+                    info.provides.setdefault(registry.kind, []).append(
+                        f"{claim.name} (overridden by {winner.provider})"
+                    )
+            for name, claims in registry.conflicts().items():
+                message = registry.describe_conflict(name, claims)
+                for claim in claims:
+                    if claim.provider in infos:
+                        infos[claim.provider].fail(PluginStatus.CONFLICT, message)
+
+
+def _register_for(registry: Registry[Any], provider: str, explicit_name: bool) -> Any:
+    if explicit_name:
+
+        def register(name: str, value: Any, /, *, replace: bool = False) -> None:
+            registry.add(name, value, provider=provider, replace=replace)
+
+        return register
+
+    def register_named(value: Any, /, *, replace: bool = False) -> None:
+        name = getattr(value, "name", None)
+        if not isinstance(name, str):
+            raise TypeError(f"{registry.label} {value!r} has no string 'name' attribute")
+        registry.add(name, value, provider=provider, replace=replace)
+
+    return register_named
+
+
+def _scheme(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if not scheme:
+        raise ConfigError(f"storage url {redact_url(url)!r} has no scheme, e.g. sqlite:///spine.db")
+    # "postgresql+psycopg" and "db2+ibm_db" name a driver too; plugins register the base scheme.
+    return scheme.split("+", 1)[0]

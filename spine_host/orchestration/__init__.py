@@ -1,0 +1,1 @@
+"""Orchestration: workflows, their runner and history, executors and the scheduler."""

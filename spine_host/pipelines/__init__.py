@@ -1,0 +1,1 @@
+"""Pipelines: the registry of named units of work and what runs them."""

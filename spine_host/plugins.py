@@ -1,0 +1,398 @@
+"""Finding, vetting and calling plugins (DESIGN §4).
+
+pluggy alone would let one failing import abort the rest, keep one of two same-named entry points
+silently, accept a misspelled hook until someone calls ``check_pending()``, and stop an event hook
+at the first raising implementation. :class:`PluginLoader` does none of these:
+
+- builtins register first, then each entry point of group ``spine`` in its own guard;
+- ``SPINE_LOAD_PLUGINS`` (allow-list; empty means none), ``SPINE_DISABLE_PLUGINS`` and
+  ``[plugins] disable`` are applied before anything is imported;
+- a distribution whose ``Requires-Dist`` range for spine-host excludes the running version is
+  marked incompatible from its metadata alone and never imported;
+- a failing import, an unknown hook (with a "did you mean"), or a misnamed hook argument marks
+  that plugin broken and the host carries on; ``SPINE_STRICT_PLUGINS=1`` makes any of it fatal;
+- hooks are called one implementation at a time, so the caller knows which plugin provided what
+  and one raising plugin never silences another.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import importlib
+import importlib.metadata as metadata
+import logging
+import os
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import pluggy
+
+from spine_host import hookspecs
+from spine_host._version import __version__
+from spine_host.errors import PluginError
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "PluginLoader",
+    "PluginStatus",
+    "hookimpl",
+]
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "spine"
+HOST_DISTRIBUTION = "spine-host"
+
+hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
+
+#: Builtin plugins, registered before any entry point, in this order.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("builtin.alerts", "spine_host.builtins.alerts"),)
+
+
+class PluginStatus(enum.StrEnum):
+    """Where a plugin stands after loading."""
+
+    OK = "ok"
+    DISABLED = "disabled"
+    INCOMPATIBLE = "incompatible"
+    BROKEN = "broken"
+    CONFLICT = "conflict"
+
+
+@attrs.define
+class PluginInfo:
+    """What ``spine plugins`` reports for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    status: PluginStatus = PluginStatus.OK
+    builtin: bool = False
+    module: str | None = None
+    errors: list[str] = attrs.field(factory=list)
+    hooks: list[str] = attrs.field(factory=list)
+    provides: dict[str, list[str]] = attrs.field(factory=dict)
+
+    @property
+    def problem(self) -> bool:
+        """True when the plugin is broken, incompatible or in conflict (disabled is a choice)."""
+        return self.status not in (PluginStatus.OK, PluginStatus.DISABLED)
+
+    def fail(self, status: PluginStatus, message: str) -> None:
+        """Record a problem; a worse status is never downgraded by a later, milder one."""
+        if _SEVERITY_ORDER[status] > _SEVERITY_ORDER[self.status]:
+            self.status = status
+        self.errors.append(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form for ``spine plugins --json``."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status.value,
+            "builtin": self.builtin,
+            "module": self.module,
+            "error": "; ".join(self.errors) or None,
+            "hooks": sorted(self.hooks),
+            "provides": {kind: sorted(names) for kind, names in sorted(self.provides.items())},
+        }
+
+
+_SEVERITY_ORDER = {
+    PluginStatus.OK: 0,
+    PluginStatus.DISABLED: 1,
+    PluginStatus.CONFLICT: 2,
+    PluginStatus.BROKEN: 3,
+    PluginStatus.INCOMPATIBLE: 4,
+}
+
+
+def _env_list(environ: Mapping[str, str], name: str) -> list[str] | None:
+    """A comma-separated variable as a list; None when unset, [] when set but empty."""
+    if name not in environ:
+        return None
+    return [item.strip() for item in environ[name].split(",") if item.strip()]
+
+
+def strict_from_env(environ: Mapping[str, str]) -> bool:
+    """True when ``SPINE_STRICT_PLUGINS`` asks for plugin problems to be fatal."""
+    return environ.get("SPINE_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class PluginLoader:
+    """Owns one pluggy ``PluginManager`` and the record of every plugin it saw.
+
+    Args:
+        builtins: register spine-host's builtin plugins.
+        load_entrypoints: load installed distributions' ``spine`` entry points.
+        plugins: extra plugin objects (modules, instances) registered after the rest; tests use
+            this for doubles.
+        disable: names to skip (``[plugins] disable``), in addition to ``SPINE_DISABLE_PLUGINS``.
+        environ: the environment to read ``SPINE_*`` variables from; ``os.environ`` by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        builtins: bool = True,
+        load_entrypoints: bool = True,
+        plugins: Sequence[object] = (),
+        disable: Iterable[str] = (),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.environ = environ if environ is not None else os.environ
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.manager.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self._allowed = _env_list(self.environ, "SPINE_LOAD_PLUGINS")
+        self._disabled = set(disable) | set(_env_list(self.environ, "SPINE_DISABLE_PLUGINS") or [])
+        if builtins:
+            for name, module in BUILTIN_PLUGINS:
+                self._load_builtin(name, module)
+        if load_entrypoints:
+            self._load_entry_points()
+        for plugin in plugins:
+            self.add(plugin)
+
+    # -- public --------------------------------------------------------------------------------
+
+    @property
+    def strict(self) -> bool:
+        """Whether plugin problems are fatal (``SPINE_STRICT_PLUGINS=1``)."""
+        return strict_from_env(self.environ)
+
+    def add(self, plugin: object, name: str | None = None) -> PluginInfo:
+        """Register an in-process plugin object (a module or an instance with hookimpls)."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        info = PluginInfo(name=name, distribution=None, version=None, module=_module_of(plugin))
+        self.infos[name] = info
+        self._register(plugin, info)
+        return info
+
+    def problems(self) -> list[PluginInfo]:
+        """Plugins that are broken, incompatible or in conflict."""
+        return [info for info in self.infos.values() if info.problem]
+
+    def raise_if_strict(self) -> None:
+        """In strict mode, turn any plugin problem into a PluginError naming every plugin."""
+        problems = self.problems()
+        if problems and self.strict:
+            details = "; ".join(f"{info.name}: {' / '.join(info.errors)}" for info in problems)
+            raise PluginError(
+                f"SPINE_STRICT_PLUGINS is set and {len(problems)} plugin(s) have problems: "
+                f"{details}",
+                context={"plugins": [info.name for info in problems]},
+            )
+
+    def describe(self, plugin_name: str) -> str:
+        """``name (distribution version)`` for messages that must say where a thing came from."""
+        info = self.infos.get(plugin_name)
+        if info is None or info.distribution is None:
+            return f"plugin {plugin_name!r}"
+        return f"plugin {plugin_name!r} ({info.distribution} {info.version})"
+
+    def call_each(
+        self, hook_name: str, kwargs: Mapping[str, Any], *, on_error: str = "log"
+    ) -> list[tuple[str, Any]]:
+        """Call every implementation of ``hook_name`` separately, oldest registration first.
+
+        Returns ``(plugin_name, result)`` pairs. An implementation that raises is logged and, with
+        ``on_error="break"``, marks its plugin broken; the remaining implementations still run.
+        """
+        caller = getattr(self.manager.hook, hook_name)
+        results: list[tuple[str, Any]] = []
+        for impl in caller.get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            try:
+                args = [kwargs[argname] for argname in impl.argnames]
+                results.append((impl.plugin_name, impl.function(*args)))
+            except Exception as exc:
+                message = f"hook {hook_name} raised {type(exc).__name__}: {exc}"
+                log.warning("plugin %s: %s", impl.plugin_name, message, exc_info=True)
+                if on_error == "break" and impl.plugin_name in self.infos:
+                    self.infos[impl.plugin_name].fail(PluginStatus.BROKEN, message)
+        return results
+
+    def first_result(self, hook_name: str, kwargs: Mapping[str, Any]) -> Any:
+        """A ``firstresult`` hook called through pluggy, with a raising plugin logged, not fatal."""
+        caller = getattr(self.manager.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                answer = impl.function(*[kwargs[argname] for argname in impl.argnames])
+            except Exception:
+                log.warning("plugin %s: hook %s raised", impl.plugin_name, hook_name, exc_info=True)
+                continue
+            if answer is not None:
+                return answer
+        return None
+
+    def unregister(self, plugin_name: str) -> None:
+        """Drop a plugin's hook implementations (it stays listed with its status)."""
+        plugin = self.manager.get_plugin(plugin_name)
+        if plugin is not None:
+            self.manager.unregister(plugin, name=plugin_name)
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _load_builtin(self, name: str, module_name: str) -> None:
+        info = PluginInfo(
+            name=name,
+            distribution=HOST_DISTRIBUTION,
+            version=__version__,
+            builtin=True,
+            module=module_name,
+        )
+        self.infos[name] = info
+        if name in self._disabled:
+            info.status = PluginStatus.DISABLED
+            return
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # a builtin failing is a bug, but the host still starts
+            info.fail(PluginStatus.BROKEN, f"import failed: {type(exc).__name__}: {exc}")
+            return
+        self._register(module, info)
+
+    def _load_entry_points(self) -> None:
+        by_name: dict[str, list[metadata.EntryPoint]] = {}
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            found = by_name.setdefault(entry_point.name, [])
+            # The same distribution seen twice on sys.path is one plugin, not a conflict.
+            if not any(_dist_name(other) == _dist_name(entry_point) for other in found):
+                found.append(entry_point)
+        for name, entry_points in sorted(by_name.items()):
+            if len(entry_points) > 1:
+                self._record_duplicate_entry_point(name, entry_points)
+            else:
+                self._load_entry_point(entry_points[0])
+
+    def _record_duplicate_entry_point(
+        self, name: str, entry_points: list[metadata.EntryPoint]
+    ) -> None:
+        dists = [f"{_dist_name(ep)} {_dist_version(ep)}" for ep in entry_points]
+        message = (
+            f"entry point name {name!r} is declared by {' and '.join(dists)}; neither is loaded "
+            "until one of those distributions is uninstalled"
+        )
+        first = entry_points[0]
+        info = PluginInfo(
+            name=name,
+            distribution=" + ".join(_dist_name(ep) for ep in entry_points),
+            version=_dist_version(first),
+            module=first.value,
+        )
+        info.fail(PluginStatus.CONFLICT, message)
+        self.infos[name] = info
+
+    def _load_entry_point(self, entry_point: metadata.EntryPoint) -> None:
+        dist_name = _dist_name(entry_point)
+        info = PluginInfo(
+            name=entry_point.name,
+            distribution=dist_name,
+            version=_dist_version(entry_point),
+            module=entry_point.value,
+        )
+        self.infos[entry_point.name] = info
+        if not self._wanted(entry_point.name, dist_name):
+            info.status = PluginStatus.DISABLED
+            return
+        incompatible = _incompatibility(entry_point)
+        if incompatible:
+            info.fail(PluginStatus.INCOMPATIBLE, incompatible)
+            return
+        try:
+            plugin = entry_point.load()
+        except BaseException as exc:  # SystemExit from a plugin must not end the host either
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            info.fail(PluginStatus.BROKEN, f"import failed: {type(exc).__name__}: {exc}")
+            log.debug("plugin %s failed to import", entry_point.name, exc_info=True)
+            return
+        self._register(plugin, info)
+
+    def _wanted(self, name: str, dist_name: str) -> bool:
+        names = {name, dist_name, dist_name.replace("-", "_")}
+        if self._allowed is not None and not names & set(self._allowed):
+            return False
+        return not names & self._disabled
+
+    def _register(self, plugin: object, info: PluginInfo) -> None:
+        try:
+            self.manager.register(plugin, name=info.name)
+        except pluggy.PluginValidationError as exc:
+            info.fail(PluginStatus.BROKEN, _one_line(str(exc)))
+            return
+        except ValueError as exc:  # pluggy: the same object or name registered twice
+            info.fail(PluginStatus.BROKEN, str(exc))
+            return
+        unknown = [
+            caller.name
+            for caller in self.manager.get_hookcallers(plugin) or []
+            if not caller.has_spec()
+        ]
+        if unknown:
+            self.manager.unregister(plugin, name=info.name)
+            for hook_name in unknown:
+                info.fail(PluginStatus.BROKEN, _unknown_hook_message(hook_name))
+            return
+        info.hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
+
+
+def _unknown_hook_message(hook_name: str) -> str:
+    known = [name for name in dir(hookspecs) if name.startswith("spine_")]
+    close = difflib.get_close_matches(hook_name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known hooks: {', '.join(known)}"
+    return f"implements unknown hook {hook_name!r}{hint}"
+
+
+def _incompatibility(entry_point: metadata.EntryPoint) -> str | None:
+    """Why this distribution cannot run with this spine-host, from its metadata alone."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    dist = entry_point.dist
+    if dist is None:
+        return None
+    running = Version(__version__)
+    for line in dist.requires or []:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) != HOST_DISTRIBUTION:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        if not requirement.specifier.contains(running, prereleases=True):
+            return (
+                f"requires {HOST_DISTRIBUTION}{requirement.specifier} but {__version__} is "
+                "running; it was not imported"
+            )
+    return None
+
+
+def _dist_name(entry_point: metadata.EntryPoint) -> str:
+    dist = entry_point.dist
+    return dist.metadata["Name"] if dist is not None else "(unknown distribution)"
+
+
+def _dist_version(entry_point: metadata.EntryPoint) -> str | None:
+    return entry_point.dist.version if entry_point.dist is not None else None
+
+
+def _module_of(plugin: object) -> str | None:
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__
+    return type(plugin).__module__
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())

@@ -1,0 +1,87 @@
+"""Keeping secrets out of everything spine prints: config dumps, logs, errors and alerts.
+
+A secret is any value interpolated from ``${ENV}`` in ``spine.toml``, any value under a key that
+names a credential (``password``, ``token``, ``webhook_url``...), and the password in a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["MASK", "RedactingFilter", "Redactor", "is_secret_key", "redact_url"]
+
+MASK = "***"
+
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret|token|api_key|apikey|private_key|webhook_url|credential|client_secret)",
+    re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@")
+# Shorter values would mask ordinary words in messages; such secrets are masked by key instead.
+_MIN_SECRET_LENGTH = 4
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a configuration key names a credential."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_url(text: str) -> str:
+    """Replace the password of every ``scheme://user:password@host`` in ``text`` with ``***``."""
+    return _URL_PASSWORD.sub(lambda match: f"{match['head']}{MASK}@", text)
+
+
+class Redactor:
+    """Masks known secret values (and URL passwords) wherever they appear in text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Remember more secret values."""
+        self._secrets.update(value for value in secrets if len(value) >= _MIN_SECRET_LENGTH)
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret and URL password replaced by ``***``."""
+        # Longest first, so a secret that contains another is masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return redact_url(text)
+
+    def redact_data(self, data: Any, key: str = "") -> Any:
+        """A copy of nested dicts and lists with secret keys and secret values masked."""
+        if isinstance(data, Mapping):
+            return {name: self.redact_data(value, str(name)) for name, value in data.items()}
+        if isinstance(data, list | tuple):
+            return [self.redact_data(item, key) for item in data]
+        if isinstance(data, str):
+            if key and is_secret_key(key) and data:
+                return MASK
+            return self.redact(data)
+        return data
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in every record's rendered message."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self._redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Render the message, mask it, and keep the record."""
+        message = record.getMessage()
+        masked = self._redactor.redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self._redactor.redact(text)
+        return True

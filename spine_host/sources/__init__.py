@@ -1,0 +1,1 @@
+"""Sources: the Source contract, the file and database sources."""

@@ -1,0 +1,1 @@
+"""Storage: the DatabaseAdapter contract and the SQLAlchemy-based adapters."""

@@ -1,0 +1,173 @@
+"""Turning plain data (TOML tables, CLI strings) into attrs classes, with errors people can act on.
+
+cattrs does the structuring; this module makes it strict (a TOML string is not silently an
+int) and turns its nested exception groups into one message per problem that names the dotted
+path, the value found and what was expected::
+
+    alerts.channels.ops.min_severity = 'FATAL': expected one of INFO, WARNING, ERROR, CRITICAL
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    AttributeValidationNote,
+    BaseValidationError,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from spine_host.errors import ConfigError
+from spine_host.severity import Severity
+
+__all__ = ["config_converter", "structure"]
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+def config_converter() -> cattrs.Converter:
+    """A converter for configuration files: strict scalar types, no unknown keys."""
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    converter.register_structure_hook(str, _exact(str))
+    converter.register_structure_hook(bool, _exact(bool))
+    converter.register_structure_hook(int, _integer)
+    converter.register_structure_hook(float, _number)
+    converter.register_structure_hook(Severity, lambda value, _: Severity.parse(value))
+    converter.register_structure_hook_func(
+        lambda cls: isinstance(cls, type) and issubclass(cls, enum.Enum) and cls is not Severity,
+        _enum,
+    )
+    return converter
+
+
+def structure(
+    data: Any,
+    cls: type[T],
+    path: str,
+    converter: cattrs.Converter | None = None,
+    *,
+    error: Callable[[str], Exception] = ConfigError,
+) -> T:
+    """Structure ``data`` into ``cls``; on failure raise ``error`` naming each bad path.
+
+    Args:
+        data: the raw value (a TOML table, a dict of strings).
+        cls: the attrs class (or any type cattrs knows) to build.
+        path: the dotted location of ``data``, used as the prefix of every message.
+        converter: defaults to :func:`config_converter`.
+        error: builds the exception from the message; ``ConfigError`` by default.
+    """
+    converter = converter or config_converter()
+    try:
+        return converter.structure(data, cls)
+    except (BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        problems = [_describe(data, cls, path, segments, leaf) for segments, leaf in _leaves(exc)]
+        raise error("; ".join(problems)) from exc
+
+
+def _leaves(
+    exc: BaseException, segments: tuple[Any, ...] = ()
+) -> list[tuple[tuple[Any, ...], BaseException]]:
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without_notes = exc.group_exceptions()
+        found: list[tuple[tuple[Any, ...], BaseException]] = []
+        for inner, note in with_notes:
+            if isinstance(note, AttributeValidationNote):
+                found += _leaves(inner, (*segments, note.name))
+            elif isinstance(note, IterableValidationNote):
+                found += _leaves(inner, (*segments, note.index))
+            else:
+                found += _leaves(inner, segments)
+        for inner in without_notes:
+            found += _leaves(inner, segments)
+        return found
+    return [(segments, exc)]
+
+
+def _describe(
+    data: Any, cls: type[Any], path: str, segments: tuple[Any, ...], exc: BaseException
+) -> str:
+    where = _join(path, segments)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        allowed = _field_names(exc.cl)
+        unknown = ", ".join(repr(key) for key in sorted(exc.extra_fields))
+        return f"{where or 'top level'}: unknown key {unknown}; allowed keys: {allowed}"
+    if isinstance(exc, KeyError):
+        return f"{where}: required but missing"
+    value = _lookup(data, segments)
+    shown = "" if value is _MISSING else f" = {value!r}"
+    reason = str(exc)
+    if isinstance(exc, ValueError) and reason.startswith(repr(value)) and " is not " in reason:
+        # Our hooks say "'X' is not a severity; expected ..."; keep only the expectation.
+        reason = reason.split("; ", 1)[-1]
+    return f"{where}{shown}: {reason}"
+
+
+def _join(path: str, segments: tuple[Any, ...]) -> str:
+    parts = [path] if path else []
+    for segment in segments:
+        parts.append(f"[{segment}]" if isinstance(segment, int) else str(segment))
+    return ".".join(parts).replace(".[", "[")
+
+
+def _lookup(data: Any, segments: tuple[Any, ...]) -> Any:
+    for segment in segments:
+        if (isinstance(data, Mapping) and segment in data) or (
+            isinstance(data, list | tuple) and isinstance(segment, int) and segment < len(data)
+        ):
+            data = data[segment]
+        else:
+            return _MISSING
+    return data
+
+
+def _field_names(cls: type[Any]) -> str:
+    if attrs.has(cls):
+        return ", ".join(field.name for field in attrs.fields(cls))
+    return "none"
+
+
+def _exact(kind: type[T]) -> Callable[[Any, Any], T]:
+    def hook(value: Any, _: Any) -> T:
+        if type(value) is not kind:
+            raise TypeError(f"expected {_KIND_NAMES[kind]}, got {_kind_of(value)}")
+        return value
+
+    return hook
+
+
+def _integer(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {_kind_of(value)}")
+    return value
+
+
+def _number(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {_kind_of(value)}")
+    return float(value)
+
+
+def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    for member in cls:
+        if value == member.value or (isinstance(value, str) and value.upper() == member.name):
+            return member
+    allowed = ", ".join(str(member.value) for member in cls)
+    raise ValueError(f"{value!r} is not a valid {cls.__name__}; expected one of {allowed}")
+
+
+_KIND_NAMES: dict[type[Any], str] = {str: "a string", bool: "true or false"}
+
+
+def _kind_of(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+    names.update({list: "an array", dict: "a table"})
+    return names.get(type(value), type(value).__name__)
