@@ -1,0 +1,53 @@
+"""pytest fixtures every spine test suite gets by installing spine-host (``pytest11`` entry point).
+
+- ``spine_host``: a Host with builtins only, no entry points, on an in-memory SQLite database;
+- ``postgres_url``: the URL of a fresh, empty PostgreSQL database for this test session (skipped
+  with its reason when no server answers, failed instead under ``SPINE_REQUIRE_POSTGRES=1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+
+from spine_host.host import Host
+from spine_host.testing import postgres
+
+__all__ = ["postgres_url", "spine_host"]
+
+
+@pytest.fixture
+def spine_host() -> Iterator[Host]:
+    """A host with builtins only (no installed plugins) on an in-memory SQLite database."""
+    host = Host(load_entrypoints=False, storage_url="sqlite://", environ={})
+    try:
+        yield host
+    finally:
+        host.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh empty PostgreSQL database for the session; dropped afterwards."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install spine-postgres)")
+    try:
+        database = postgres.temporary_database()
+        url = database.__enter__()
+    except ConnectionError as exc:
+        _unavailable(str(exc))
+    try:
+        yield url
+    finally:
+        database.__exit__(None, None, None)
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if postgres.postgres_required():
+        pytest.fail(f"SPINE_REQUIRE_POSTGRES is set but PostgreSQL is unavailable: {reason}")
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+    raise AssertionError("unreachable")  # pytest.skip raises; this keeps type checkers sure
