@@ -50,4 +50,3 @@ def _unavailable(reason: str) -> NoReturn:
     if postgres.postgres_required():
         pytest.fail(f"SPINE_REQUIRE_POSTGRES is set but PostgreSQL is unavailable: {reason}")
     pytest.skip(f"PostgreSQL unavailable: {reason}")
-    raise AssertionError("unreachable")  # pytest.skip raises; this keeps type checkers sure
