@@ -18,6 +18,20 @@ from spine_host.testing import postgres
 __all__ = ["postgres_url", "spine_host"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``postgres`` marker so ``-m "not postgres"`` works in every suite."""
+    config.addinivalue_line(
+        "markers", "postgres: needs a PostgreSQL server (set automatically by postgres_url)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses ``postgres_url`` with ``postgres``."""
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
 def spine_host() -> Iterator[Host]:
     """A host with builtins only (no installed plugins) on an in-memory SQLite database."""

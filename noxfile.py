@@ -1,0 +1,64 @@
+"""Developer and CI sessions. `nox` runs the default ones: the whole suite, the bare host, lint, types.
+
+Run from the environment the README's install command creates (`.venv`): the sessions marked
+`venv_backend="none"` use it as it is; `tests_bare` builds its own environment with spine-host
+alone, proving the host works with no plugin installed.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "tests_bare", "lint", "typecheck"]
+nox.options.error_on_missing_interpreters = True
+
+BARE_MARKERS = "not shipped_plugins and not postgres"
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """Every distribution's tests (host, plugins, examples) in the installed environment."""
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def tests_bare(session: nox.Session) -> None:
+    """The host's own tests with spine-host installed alone: no plugin distribution present."""
+    session.install(".", "pytest>=8", "hatchling>=1.21")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests",
+        "-m",
+        BARE_MARKERS,
+        *session.posargs,
+        env={"SPINE_REQUIRE_POSTGRES": ""},
+    )
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check over the whole repository."""
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on spine_host (configured in pyproject.toml)."""
+    session.run("mypy")
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Regenerate docs/hooks.md from the hook specifications."""
+    with open("docs/hooks.md", "w", encoding="utf-8") as out:
+        session.run("python", "-m", "spine_host._hookdoc", stdout=out)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks (minutes; needs PostgreSQL). Never part of the default sessions."""
+    for script in sorted(__import__("pathlib").Path("benchmarks").glob("*.py")):
+        session.run("python", str(script), *session.posargs)
