@@ -1,4 +1,4 @@
-"""Developer and CI sessions. `nox` runs the default ones: the whole suite, the bare host, lint, types.
+"""Developer and CI sessions. `nox` runs the defaults: whole suite, bare host, lint, types.
 
 Run from the environment the README's install command creates (`.venv`): the sessions marked
 `venv_backend="none"` use it as it is; `tests_bare` builds its own environment with spine-host

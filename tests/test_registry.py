@@ -20,7 +20,7 @@ def test_two_replacing_claims_are_still_a_conflict() -> None:
     registry: Registry[str] = Registry("sources", "source type")
     registry.add("csv", "A", provider="a", replace=True)
     registry.add("csv", "B", provider="b", replace=True)
-    with pytest.raises(PluginError, match="provided by both plugin a and plugin b|a and b"):
+    with pytest.raises(PluginError, match="provided by both a and b"):
         registry.get("csv")
     assert "csv" not in registry
     assert registry.conflicts().keys() == {"csv"}
