@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -285,8 +284,9 @@ def _register_for(registry: Registry[Any], provider: str, explicit_name: bool) -
 
 
 def _scheme(url: str) -> str:
-    scheme = urlsplit(url).scheme
+    # Not urlsplit: it rejects "_" in a scheme, and "db2+ibm_db" has one.
+    scheme = url.split("://", 1)[0] if "://" in url else ""
     if not scheme:
         raise ConfigError(f"storage url {redact_url(url)!r} has no scheme, e.g. sqlite:///spine.db")
     # "postgresql+psycopg" and "db2+ibm_db" name a driver too; plugins register the base scheme.
-    return scheme.split("+", 1)[0]
+    return scheme.split("+", 1)[0].lower()

@@ -10,6 +10,7 @@ path, the value found and what was expected::
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -25,6 +26,7 @@ from cattrs.errors import (
 )
 
 from spine_host.errors import ConfigError
+from spine_host.redaction import Redactor
 from spine_host.severity import Severity
 
 __all__ = ["config_converter", "structure"]
@@ -40,11 +42,11 @@ def config_converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _exact(bool))
     converter.register_structure_hook(int, _integer)
     converter.register_structure_hook(float, _number)
+    # Hooks dispatch on the class's MRO, where StrEnum lists `str` before `Enum` (IntEnum: `int`):
+    # register the enum bases explicitly so enum fields are never taken for plain strings.
+    for enum_base in (enum.Enum, enum.StrEnum, enum.IntEnum):
+        converter.register_structure_hook(enum_base, _enum)
     converter.register_structure_hook(Severity, lambda value, _: Severity.parse(value))
-    converter.register_structure_hook_func(
-        lambda cls: isinstance(cls, type) and issubclass(cls, enum.Enum) and cls is not Severity,
-        _enum,
-    )
     return converter
 
 
@@ -102,13 +104,35 @@ def _describe(
         return f"{where or 'top level'}: unknown key {unknown}; allowed keys: {allowed}"
     if isinstance(exc, KeyError):
         return f"{where}: required but missing"
+    field = _validated_field(exc, _lookup(data, segments))
+    if field is not None:
+        # An attrs validator failed: point at the field it checked, not at the whole table.
+        segments = (*segments, field)
+        where = _join(path, segments)
     value = _lookup(data, segments)
-    shown = "" if value is _MISSING else f" = {value!r}"
+    # A whole table can be shown here (a validator over several fields): mask its credentials.
+    key = str(segments[-1]) if segments else ""
+    shown = "" if value is _MISSING else f" = {Redactor().redact_data(value, key)!r}"
     reason = str(exc)
     if isinstance(exc, ValueError) and reason.startswith(repr(value)) and " is not " in reason:
         # Our hooks say "'X' is not a severity; expected ..."; keep only the expectation.
         reason = reason.split("; ", 1)[-1]
     return f"{where}{shown}: {reason}"
+
+
+def _validated_field(exc: BaseException, table: Any) -> str | None:
+    """The field an attrs validator complained about, when the table has it."""
+    if len(exc.args) >= 2 and isinstance(exc.args[1], attrs.Attribute):
+        name: str = exc.args[1].name
+        return name
+    # attrs' own validators say "'field' must be ..." with the message as the only argument.
+    match = _VALIDATOR_MESSAGE.match(str(exc))
+    if match and isinstance(table, Mapping) and match["field"] in table:
+        return match["field"]
+    return None
+
+
+_VALIDATOR_MESSAGE = re.compile(r"^'(?P<field>[A-Za-z_]\w*)' must ")
 
 
 def _join(path: str, segments: tuple[Any, ...]) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 from pathlib import Path
 
+import attrs
 import pytest
 
 from spine_host import ConfigError, Severity, load_config
 from spine_host.config import DEFAULT_STORAGE_URL
 from spine_host.redaction import MASK, RedactingFilter, Redactor
+from spine_host.structuring import structure
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -121,3 +124,32 @@ def test_log_filter_masks_secrets_in_messages_and_tracebacks(
     )
     assert handler_filter.filter(record)
     assert record.getMessage() == f"calling with {MASK}"
+
+
+@attrs.frozen
+class ApiWithPassword:
+    password: str
+    read_timeout: float = attrs.field(validator=attrs.validators.gt(0))
+
+
+def test_validation_errors_never_show_credentials() -> None:
+    with pytest.raises(ConfigError) as raised:
+        structure({"password": "sekrit-pw", "read_timeout": -1}, ApiWithPassword, "sources.api")
+    assert "sekrit-pw" not in str(raised.value)
+    assert "sources.api.read_timeout = -1" in str(raised.value)
+
+
+class Paging(enum.StrEnum):
+    OFFSET = "offset"
+    CURSOR = "cursor"
+
+
+@attrs.frozen
+class PagedApi:
+    paging: Paging
+
+
+def test_str_enum_fields_are_validated_with_the_allowed_values() -> None:
+    assert structure({"paging": "cursor"}, PagedApi, "sources.api").paging is Paging.CURSOR
+    with pytest.raises(ConfigError, match=r"sources\.api\.paging = 'pages': .*offset, cursor"):
+        structure({"paging": "pages"}, PagedApi, "sources.api")
