@@ -51,7 +51,10 @@ HOST_DISTRIBUTION = "spine-host"
 hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
 
 #: Builtin plugins, registered before any entry point, in this order.
-BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("builtin.alerts", "spine_host.builtins.alerts"),)
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("builtin.sqlite", "spine_host.builtins.sqlite"),
+    ("builtin.alerts", "spine_host.builtins.alerts"),
+)
 
 
 class PluginStatus(enum.StrEnum):

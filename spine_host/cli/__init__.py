@@ -110,11 +110,12 @@ def _configure_logging(verbose: int) -> None:
 
 def _register_builtin_commands() -> None:
     from spine_host.cli import config as config_commands
-    from spine_host.cli import doctor, plugins
+    from spine_host.cli import db, doctor, plugins
 
     cli.add_command(plugins.plugins_command)
     cli.add_command(doctor.doctor_command)
     cli.add_command(config_commands.config_group)
+    cli.add_command(db.db_group)
 
 
 _register_builtin_commands()

@@ -1,0 +1,33 @@
+"""Alembic environment for spine's tables: online on the adapter's connection, offline to SQL.
+
+``spine_host.storage.migrations`` passes what this needs in ``config.attributes``: the open
+``connection`` (online) or the ``url`` whose dialect the DDL is rendered for (offline).
+"""
+
+from __future__ import annotations
+
+from alembic import context
+
+from spine_host.storage.schema import metadata
+
+config = context.config
+version_table = config.attributes["version_table"]
+
+if context.is_offline_mode():
+    context.configure(
+        url=config.attributes["url"],
+        target_metadata=metadata,
+        version_table=version_table,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    # The caller's transaction: alembic joins it, the adapter commits it.
+    context.configure(
+        connection=config.attributes["connection"],
+        target_metadata=metadata,
+        version_table=version_table,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

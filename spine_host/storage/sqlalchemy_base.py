@@ -1,0 +1,547 @@
+"""The :class:`SqlAlchemyAdapter`: the DatabaseAdapter contract on a SQLAlchemy 2 Core engine.
+
+Transactions are explicit and never lose committed work:
+
+- outside ``transaction()``, each ``execute``/``executemany``/``bulk_insert``/``upsert`` is its
+  own transaction and is committed before the call returns;
+- inside ``with adapter.transaction():`` every call on the same thread joins that one
+  transaction (nested blocks join the outer one); it commits when the outermost block exits
+  and rolls back when it raises. Rows committed before the block are untouched by that rollback;
+- each thread has its own connection, checked out of the engine's pool for the transaction.
+
+Every driver exception leaving the adapter is a classified :class:`~spine_host.errors.SpineError`
+whose message never contains the URL's password.
+
+Dialect plugins subclass this and override only the extension points (``_create_engine``,
+``_reflect_table``, ``_bulk_insert_rows``, ``_bulk_insert_arrow``, ``_upsert_rows``,
+``_acquire_lock``, ``_page_statement``, ``classify_error``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from spine_host.errors import ConfigError, ErrorCategory, SpineError, classify
+from spine_host.redaction import redact_url
+from spine_host.storage import schema
+from spine_host.storage.bulk import RowChunk, arrow_row_slices, chunk_rows
+from spine_host.storage.error_mapping import classify_sqlalchemy_error
+from spine_host.storage.statements import (
+    keyset_after,
+    lock_holder,
+    on_conflict_upsert,
+    rows_by_columns,
+    update_or_insert,
+)
+from spine_host.storage.types import UtcDateTime, utc_now
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from spine_host.storage.adapter import Row
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "SqlAlchemyAdapter"]
+
+log = logging.getLogger(__name__)
+
+#: Rows per executemany (and per Arrow slice) in ``bulk_insert`` unless ``chunk_size`` is set.
+DEFAULT_CHUNK_SIZE = 10_000
+
+# [storage] options the adapter reads itself; everything else goes to create_engine().
+_ADAPTER_OPTIONS = frozenset({"chunk_size"})
+
+
+class _ThreadTransaction(threading.local):
+    """The connection of this thread's open ``transaction()`` block, if any."""
+
+    connection: sa.Connection | None = None
+
+
+class SqlAlchemyAdapter:
+    """A pooled SQLAlchemy engine with spine's storage operations.
+
+    Args:
+        url: a SQLAlchemy URL (``postgresql+psycopg://user:pw@host/db``).
+        options: ``[storage]`` options: ``chunk_size`` (rows per bulk chunk) and any
+            ``sqlalchemy.create_engine`` keyword (``pool_size``, ``connect_args``...).
+    """
+
+    def __init__(self, url: str, /, **options: Any) -> None:
+        self._url = url
+        self.display_url = redact_url(url)
+        self.options: dict[str, Any] = dict(options)
+        chunk_size = self.options.get("chunk_size", DEFAULT_CHUNK_SIZE)
+        if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+            raise ConfigError(
+                f"storage.chunk_size: expected a positive integer, got {chunk_size!r}"
+            )
+        self.chunk_size = chunk_size
+        self._engine: sa.Engine | None = None
+        self._engine_lock = threading.Lock()
+        self._current = _ThreadTransaction()
+        self._tables: dict[str, sa.Table] = {}
+        self._tables_lock = threading.Lock()
+        self._lock_table_seen = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display_url!r})"
+
+    # -- engine --------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine, created on first use (creating it does not connect)."""
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    engine_options = {
+                        name: value
+                        for name, value in self.options.items()
+                        if name not in _ADAPTER_OPTIONS
+                    }
+                    try:
+                        self._engine = self._create_engine(self._url, engine_options)
+                    except SpineError:
+                        raise
+                    except Exception as exc:
+                        raise self._classify(exc) from exc
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """The SQLAlchemy dialect name: ``sqlite``, ``postgresql``, ``ibm_db_sa``."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        """Release every pooled connection; the adapter reconnects if used again."""
+        with self._engine_lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+    # -- statements ----------------------------------------------------------------------------
+
+    def execute(self, statement: str | sa.Executable, params: Row | None = None) -> int:
+        """Run one statement with named ``:params``; return the affected row count.
+
+        Outside ``transaction()`` the statement is committed before this returns.
+        """
+        with self.errors_classified(), self._transaction(write=True) as connection:
+            result = connection.execute(_executable(statement), dict(params or {}))
+            count = result.rowcount
+            result.close()
+            return count
+
+    def executemany(self, statement: str | sa.Executable, rows: Sequence[Row]) -> int:
+        """Run one statement for each parameter row, in one transaction; return the row count."""
+        if not rows:
+            return 0
+        with self.errors_classified(), self._transaction(write=True) as connection:
+            result = connection.execute(_executable(statement), [dict(row) for row in rows])
+            count = result.rowcount
+            result.close()
+            return count if count >= 0 else len(rows)
+
+    def query(
+        self, statement: str | sa.Executable, params: Row | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a SELECT (a string or a Core ``select()``) and return its rows as dicts.
+
+        A Core ``select()`` on a :mod:`~spine_host.storage.schema` table returns typed values
+        (aware datetimes, parsed JSON); a string returns what the driver gives.
+        """
+        with self.errors_classified(), self._transaction(write=False) as connection:
+            result = connection.execute(_executable(statement), dict(params or {}))
+            return [dict(row) for row in result.mappings()]
+
+    def commit(self) -> None:
+        """Commit the current ``transaction()`` block's work so far; a no-op outside a block.
+
+        The block continues in a new transaction; a later rollback keeps what was committed.
+        """
+        connection = self._current.connection
+        if connection is None:
+            return
+        with self.errors_classified():
+            connection.commit()
+            connection.begin()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlAlchemyAdapter]:
+        """A block whose statements commit together or not at all; yields the adapter.
+
+        Calls made on this thread inside the block (including nested ``transaction()`` and
+        ``lock()`` blocks) join it. Other threads use their own connections and transactions.
+        """
+        with self._transaction(write=True):
+            yield self
+
+    @contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        """This thread's transaction connection, for Core work the adapter methods do not cover.
+
+        Joins the current ``transaction()`` block, or commits on exit when there is none.
+        """
+        with self._transaction(write=True) as connection:
+            yield connection
+
+    # -- bulk work -----------------------------------------------------------------------------
+
+    def bulk_insert(self, table: str, rows: Iterable[Row] | Iterable[pa.RecordBatch]) -> int:
+        """Insert dicts, Arrow record batches or an Arrow table in one transaction; return count.
+
+        Rows are streamed in chunks of ``chunk_size``, so memory stays bounded by the chunk,
+        not by the data.
+        """
+        target = self._table(table)
+        inserted = 0
+        with self.errors_classified(), self._transaction(write=True) as connection:
+            for chunk in chunk_rows(rows, self.chunk_size):
+                if isinstance(chunk, RowChunk):
+                    self._check_columns(target, chunk.columns)
+                    inserted += self._bulk_insert_rows(
+                        connection, target, chunk.columns, chunk.rows
+                    )
+                else:
+                    self._check_columns(target, list(chunk.schema.names))
+                    inserted += self._bulk_insert_arrow(connection, target, chunk)
+        return inserted
+
+    def upsert(self, table: str, rows: Sequence[Row], key: Sequence[str]) -> int:
+        """Insert rows, updating those whose ``key`` columns already exist; return the count."""
+        if isinstance(key, str):
+            key = [key]
+        target = self._table(table)
+        self._check_columns(target, list(key))
+        upserted = 0
+        with self.errors_classified(), self._transaction(write=True) as connection:
+            for group in rows_by_columns(rows):
+                self._check_columns(target, list(group[0]))
+                missing = [name for name in key if name not in group[0]]
+                if missing:
+                    raise SpineError(
+                        f"upsert into {table!r}: rows lack key column(s) {missing}",
+                        category=ErrorCategory.VALIDATION,
+                    )
+                upserted += self._upsert_rows(connection, target, group, key)
+        return upserted
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the named lock until the block ends; a second holder anywhere waits.
+
+        The lock is transaction-scoped: work done on this thread inside the block commits with
+        it, and a lock taken inside an outer ``transaction()`` is held until that block ends.
+        """
+        with self._transaction(write=True) as connection:
+            with self.errors_classified():
+                self._acquire_lock(connection, name)
+            yield
+
+    def iter_pages(
+        self, table: str, key: Sequence[str], page_size: int = 1000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Read a table in ``key`` order, one page at a time, by keyset (never by offset).
+
+        Each page is its own short read, so no connection is held while the caller works on a
+        page. The key columns must be unique together and not NULL.
+        """
+        if isinstance(key, str):
+            key = [key]
+        if page_size < 1 or not key:
+            raise SpineError(
+                f"iter_pages needs key columns and page_size >= 1; got {key!r}, {page_size}",
+                category=ErrorCategory.VALIDATION,
+            )
+        target = self._table(table)
+        self._check_columns(target, list(key))
+        after: tuple[Any, ...] | None = None
+        while True:
+            statement = self._page_statement(target, key, after, page_size)
+            with self.errors_classified(), self._transaction(write=False) as connection:
+                page = [dict(row) for row in connection.execute(statement).mappings()]
+            if page:
+                yield page
+            if len(page) < page_size:
+                return
+            after = tuple(page[-1][name] for name in key)
+
+    # -- extension points ----------------------------------------------------------------------
+
+    def _create_engine(self, url: str, options: Mapping[str, Any]) -> sa.Engine:
+        """Build the engine; dialects add pool settings, connect arguments and event hooks."""
+        engine_options: dict[str, Any] = {"pool_pre_ping": True, **options}
+        try:
+            return sa.create_engine(url, **engine_options)
+        except TypeError as exc:
+            raise ConfigError(
+                f"[storage] has an option {self.display_url} does not accept: {exc}", cause=exc
+            ) from exc
+
+    def _reflect_table(self, name: str) -> sa.Table:
+        """The table called ``name``: spine's own from the schema, else reflected once and cached.
+
+        Reflected timestamp columns read and write aware UTC datetimes, like spine's own.
+        """
+        if name in schema.metadata.tables:
+            return schema.metadata.tables[name]
+        with self._tables_lock:
+            cached = self._tables.get(name)
+        if cached is not None:
+            return cached
+        table_schema, _, table_name = name.rpartition(".")
+        with self._transaction(write=False) as connection:
+            try:
+                table = sa.Table(
+                    table_name, sa.MetaData(), schema=table_schema or None, autoload_with=connection
+                )
+            except sa.exc.NoSuchTableError as exc:
+                raise SpineError(
+                    f"table {name!r} does not exist in {self._where()}"
+                    + (
+                        "; run `spine db upgrade` to create spine's tables"
+                        if name.startswith(("core_", "workflow_", "schedule", "alert", "execution"))
+                        else ""
+                    ),
+                    category=ErrorCategory.STORAGE,
+                    context={"table": name},
+                    cause=exc,
+                ) from exc
+        for column in table.columns:
+            if isinstance(column.type, sa.DateTime):
+                column.type = UtcDateTime(naive_is_utc=True)
+        with self._tables_lock:
+            self._tables[name] = table
+        return table
+
+    def _bulk_insert_rows(
+        self,
+        connection: sa.Connection,
+        table: sa.Table,
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+    ) -> int:
+        """Insert row tuples (in ``columns`` order) with one executemany per chunk."""
+        inserted = 0
+        statement = table.insert()
+        for start in range(0, len(rows), self.chunk_size):
+            chunk = rows[start : start + self.chunk_size]
+            connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in chunk])
+            inserted += len(chunk)
+        return inserted
+
+    def _bulk_insert_arrow(
+        self, connection: sa.Connection, table: sa.Table, batch: pa.RecordBatch
+    ) -> int:
+        """Insert a record batch by converting ``chunk_size`` rows at a time to tuples."""
+        inserted = 0
+        for chunk in arrow_row_slices(batch, self.chunk_size):
+            inserted += self._bulk_insert_rows(connection, table, chunk.columns, chunk.rows)
+        return inserted
+
+    def _upsert_rows(
+        self,
+        connection: sa.Connection,
+        table: sa.Table,
+        rows: Sequence[Mapping[str, Any]],
+        key: Sequence[str],
+    ) -> int:
+        """``INSERT .. ON CONFLICT (key) DO UPDATE`` (SQLite, PostgreSQL), else update-or-insert."""
+        if connection.dialect.name in ("sqlite", "postgresql"):
+            return on_conflict_upsert(connection, table, rows, key)
+        return update_or_insert(connection, table, rows, key)
+
+    def _acquire_lock(self, connection: sa.Connection, name: str) -> None:
+        """Lock the row ``name`` of ``core_locks`` FOR UPDATE until the transaction ends.
+
+        The row is created on first use, in its own committed transaction, so two first-time
+        acquirers do not deadlock on the insert; the table is created if migrations have not run.
+        """
+        locks = schema.core_locks
+        self._ensure_lock_table(connection)
+        select_row = sa.select(locks.c.lock_name).where(locks.c.lock_name == name).with_for_update()
+        if connection.execute(select_row).first() is None:
+            try:
+                with self.engine.begin() as other:
+                    other.execute(sa.insert(locks).values(lock_name=name))
+            except sa.exc.IntegrityError:
+                pass  # someone else created it first: fine, it exists now
+            connection.execute(select_row).one()
+        connection.execute(
+            sa.update(locks)
+            .where(locks.c.lock_name == name)
+            .values(holder=lock_holder(), acquired_at=utc_now())
+        )
+
+    def _page_statement(
+        self,
+        table: sa.Table,
+        key: Sequence[str],
+        after: tuple[Any, ...] | None,
+        page_size: int,
+    ) -> sa.Select[Any]:
+        """``WHERE (k1, k2) > after ORDER BY k1, k2 LIMIT page_size`` in portable OR/AND form."""
+        columns = [table.c[name] for name in key]
+        statement = sa.select(table).order_by(*columns).limit(page_size)
+        if after is not None:
+            statement = statement.where(keyset_after(columns, after))
+        return statement
+
+    def classify_error(self, exc: BaseException) -> SpineError | None:
+        """Map this dialect's driver exceptions; None leaves ``exc`` to the generic rules."""
+        return None
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sa.Connection]:
+        """Join this thread's transaction, or run a new one that commits when the block exits."""
+        joined = self._current.connection
+        if joined is not None:
+            yield joined
+            return
+        connection = self._checkout(write=write)
+        self._current.connection = connection
+        try:
+            yield connection
+        except BaseException:
+            self._current.connection = None
+            self._finish(connection, commit=False)
+            raise
+        self._current.connection = None
+        self._finish(connection, commit=True)
+
+    def _checkout(self, *, write: bool) -> sa.Connection:
+        """A pooled connection with a transaction begun (``write`` lets SQLite begin IMMEDIATE)."""
+        try:
+            connection = self.engine.connect()
+        except SpineError:
+            raise
+        except Exception as exc:
+            error = self._classify(exc)
+            raise SpineError(
+                f"cannot connect to {self._where()}: {error.message}",
+                category=error.category,
+                retryable=error.retryable,
+                context={**error.context, "url": self.display_url},
+                cause=exc,
+            ) from exc
+        try:
+            connection.execution_options(spine_write=write)
+            connection.begin()
+        except Exception as exc:
+            self._release(connection)
+            raise self._classify(exc) from exc
+        return connection
+
+    def _finish(self, connection: sa.Connection, *, commit: bool) -> None:
+        """Commit or roll back, then return the connection to the pool, whatever happens."""
+        try:
+            if commit:
+                try:
+                    connection.commit()
+                except Exception as exc:
+                    _rollback_quietly(connection)
+                    raise self._classify(exc) from exc
+            else:
+                _rollback_quietly(connection)
+        finally:
+            self._release(connection)
+
+    def _release(self, connection: sa.Connection) -> None:
+        """Give a checked-out connection back (the SQLite adapter also frees its lock here)."""
+        try:
+            connection.close()
+        except Exception:  # a dead connection: the pool discards it
+            log.debug("closing a connection failed", exc_info=True)
+
+    @contextmanager
+    def errors_classified(self) -> Iterator[None]:
+        """Re-raise any exception of the block as this adapter's classified SpineError."""
+        try:
+            yield
+        except SpineError:
+            raise
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def _classify(self, exc: BaseException) -> SpineError:
+        error = self.classify_error(exc)
+        if error is None:
+            error = classify_sqlalchemy_error(exc, where=self._where())
+        if error is None:
+            error = classify(exc)
+        if error.cause is None:
+            error.cause = exc
+        error.message = redact_url(error.message)
+        error.args = (error.message,)
+        return error
+
+    def _where(self) -> str:
+        """``postgresql at host:5432/db`` for messages; never the password."""
+        try:
+            url = sa.make_url(self._url)
+        except Exception:
+            return self.display_url
+        if url.host:
+            port = f":{url.port}" if url.port else ""
+            return f"{url.get_backend_name()} at {url.host}{port}/{url.database or ''}"
+        return f"{url.get_backend_name()} {url.database or '(in memory)'}"
+
+    def _table(self, name: str) -> sa.Table:
+        try:
+            return self._reflect_table(name)
+        except SpineError:
+            raise
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def _check_columns(self, table: sa.Table, columns: Iterable[str]) -> None:
+        unknown = [name for name in columns if name not in table.c]
+        if unknown:
+            raise SpineError(
+                f"table {table.name!r} has no column(s) {unknown}; "
+                f"its columns: {', '.join(table.c.keys())}",
+                category=ErrorCategory.VALIDATION,
+                context={"table": table.name, "columns": unknown},
+            )
+
+    def _ensure_lock_table(self, connection: sa.Connection) -> None:
+        """Create ``core_locks`` when migrations have not run yet, in its own transaction.
+
+        Created apart from the caller's transaction so that the lock row can be inserted on
+        another connection without waiting for this uncommitted DDL.
+        """
+        if self._lock_table_seen:
+            return
+        if not sa.inspect(connection).has_table(schema.core_locks.name):
+            try:
+                with self.engine.begin() as other:
+                    schema.core_locks.create(other, checkfirst=True)
+            except sa.exc.DBAPIError:
+                # Another process created it at the same moment; the check below decides.
+                log.debug("creating core_locks failed", exc_info=True)
+            if not sa.inspect(self.engine).has_table(schema.core_locks.name):
+                raise SpineError(
+                    f"cannot create the lock table core_locks in {self._where()}; "
+                    "run `spine db upgrade`",
+                    category=ErrorCategory.STORAGE,
+                )
+        self._lock_table_seen = True
+
+
+def _executable(statement: str | sa.Executable) -> sa.Executable:
+    return sa.text(statement) if isinstance(statement, str) else statement
+
+
+def _rollback_quietly(connection: sa.Connection) -> None:
+    try:
+        connection.rollback()
+    except Exception:  # the connection died: there is nothing left to roll back
+        log.debug("rollback failed", exc_info=True)

@@ -1,0 +1,17 @@
+"""Conformance suites a plugin author subclasses to prove an adapter keeps spine's contracts.
+
+::
+
+    from spine_host.testing.conformance import StorageAdapterSuite
+
+    class TestMyAdapter(StorageAdapterSuite):
+        @pytest.fixture
+        def adapter(self):
+            adapter = MyAdapter("mydb://...")
+            yield adapter
+            adapter.close()
+"""
+
+from spine_host.testing.conformance.storage import StorageAdapterSuite
+
+__all__ = ["StorageAdapterSuite"]
