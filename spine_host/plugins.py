@@ -53,6 +53,7 @@ hookimpl = pluggy.HookimplMarker(hookspecs.PROJECT_NAME)
 #: Builtin plugins, registered before any entry point, in this order.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin.sqlite", "spine_host.builtins.sqlite"),
+    ("builtin.sources", "spine_host.builtins.sources"),
     ("builtin.alerts", "spine_host.builtins.alerts"),
 )
 

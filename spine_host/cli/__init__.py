@@ -111,11 +111,13 @@ def _configure_logging(verbose: int) -> None:
 def _register_builtin_commands() -> None:
     from spine_host.cli import config as config_commands
     from spine_host.cli import db, doctor, plugins
+    from spine_host.cli import sources as sources_commands
 
     cli.add_command(plugins.plugins_command)
     cli.add_command(doctor.doctor_command)
     cli.add_command(config_commands.config_group)
     cli.add_command(db.db_group)
+    cli.add_command(sources_commands.sources_group)
 
 
 _register_builtin_commands()

@@ -9,7 +9,7 @@ import click
 
 from spine_host.cli.context import EXIT_FAILURE, CliState, pass_state
 from spine_host.cli.output import emit_json, emit_table
-from spine_host.errors import SpineError
+from spine_host.errors import ErrorCategory, SpineError
 from spine_host.host import Host
 
 __all__ = ["Check", "doctor_command", "run_checks"]
@@ -37,7 +37,10 @@ def run_checks(host: Host) -> list[Check]:
         checks.append(Check(f"plugin {info.name}", not info.problem, f"{info.status}: {detail}"))
     for problem in host.check_configured():
         checks.append(Check("configured", False, problem))
-    checks.append(_check("storage", lambda: _storage_detail(host), host))
+    storage = _check("storage", lambda: _storage_detail(host), host)
+    checks.append(storage)
+    if storage.ok:
+        checks.append(_check("schema", lambda: _schema_detail(host), host))
     return checks
 
 
@@ -55,6 +58,22 @@ def _storage_detail(host: Host) -> str:
     if not rows or rows[0].get("ok") != 1:
         raise SpineError(f"{adapter.dialect}: SELECT 1 returned {rows!r}")
     return host.redactor.redact(f"{adapter.dialect} reachable at {host.config.storage.url}")
+
+
+def _schema_detail(host: Host) -> str:
+    from spine_host.storage import migrations
+    from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
+
+    adapter = host.storage
+    if not isinstance(adapter, SqlAlchemyAdapter):
+        return f"not checked: {type(adapter).__name__} is not SQLAlchemy-based"
+    current, head = migrations.current_revision(adapter), migrations.head_revision()
+    if current != head:
+        raise SpineError(
+            f"schema at revision {current or 'none'}, head is {head}: run `spine db upgrade`",
+            category=ErrorCategory.CONFIG,
+        )
+    return f"revision {current} (head)"
 
 
 @click.command("doctor")

@@ -99,8 +99,10 @@ class SourceResult:
     def rows(self) -> list[dict[str, Any]]:
         """The data as a list of dicts with typed values."""
         if self.table is not None:
-            rows: list[dict[str, Any]] = self.table.to_pylist()
-            return rows
+            # Column-wise conversion: much faster than Table.to_pylist() for dates/timestamps.
+            from spine_host.sources.base import rows_from_batch
+
+            return list(rows_from_batch(self.table))
         return list(self.records or [])
 
     def unwrap(self) -> SourceResult:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from spine_host.sources.result import SourceMetadata, SourceResult
+
 __all__ = ["Source"]
 
 
@@ -20,9 +22,14 @@ class Source(Protocol):
     ``fetch`` as a failed result carrying a classified error, not as an exception.
     """
 
+    def fetch(
+        self, params: Mapping[str, Any] | None = None, *, previous: SourceMetadata | None = None
+    ) -> SourceResult:
+        """Read everything: records plus metadata and rejects, as a SourceResult.
 
-    def fetch(self, params: Mapping[str, Any] | None = None) -> Any:
-        """Read everything: records plus metadata and rejects, as a SourceResult."""
+        Given the ``previous`` read's metadata, a source that can prove nothing changed answers
+        with ``changed == False`` without reading everything again.
+        """
 
     def stream(self, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Yield records one by one as dicts with typed values."""

@@ -1,7 +1,53 @@
-"""spine-http: HTTP source for spine-host.
+"""spine-http: the ``http`` source for spine-host (and a ``webhook`` alert channel).
 
-Auth, pagination, rate limits, retry-after, etags; webhook channel.
+Auth (bearer, basic, API key, OAuth2 client credentials), pagination (offset, page number,
+cursor, ``Link`` header), retries honouring ``Retry-After``, a rate limit, ETag change detection.
 
-This entry module imports only the standard library and spine_host; the driver is imported when
-first used, so `spine --help` stays fast with the plugin installed.
+This entry module imports only the standard library and spine_host; requests is imported when
+the first request is sent, so ``spine --help`` stays fast with the plugin installed.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from spine_host import hookimpl
+from spine_http.errors import classify_requests_error
+from spine_http.source import HttpSource
+from spine_http.webhook import WebhookChannel
+
+if TYPE_CHECKING:
+    from spine_host.alerts.channel import AlertChannel
+    from spine_host.errors import SpineError
+    from spine_host.registry import Register
+    from spine_host.sources.source import Source
+
+__all__ = [
+    "HttpSource",
+    "WebhookChannel",
+    "spine_classify_error",
+    "spine_register_alert_channels",
+    "spine_register_sources",
+]
+
+
+@hookimpl
+def spine_register_sources(register: Register[type[Source]]) -> None:
+    """Provide the ``http`` source type."""
+    register("http", HttpSource)
+
+
+@hookimpl
+def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> None:
+    """Provide the ``webhook`` alert channel."""
+    register("webhook", WebhookChannel)
+
+
+@hookimpl
+def spine_classify_error(exc: BaseException) -> SpineError | None:
+    """Classify exceptions from requests (recognised by module, without importing it).
+
+    Timeouts are TIMEOUT, connection failures TRANSIENT, TLS failures SOURCE (see
+    :func:`spine_http.errors.classify_requests_error`); anything else is left to others.
+    """
+    return classify_requests_error(exc)

@@ -12,6 +12,7 @@
             adapter.close()
 """
 
+from spine_host.testing.conformance.sources import SourceSuite
 from spine_host.testing.conformance.storage import StorageAdapterSuite
 
-__all__ = ["StorageAdapterSuite"]
+__all__ = ["SourceSuite", "StorageAdapterSuite"]

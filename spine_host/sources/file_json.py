@@ -1,0 +1,211 @@
+"""Reading JSON-lines files and JSON documents as Arrow batches, with rejects.
+
+JSONL is read in chunks of whole lines (memory stays flat); a chunk pyarrow rejects is parsed
+again line by line so one bad line becomes a reject with its line number. A JSON document has no
+record boundaries and is read whole: use JSONL for large data.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+from spine_host.errors import ErrorCategory, SpineError
+from spine_host.sources.file_formats import OnReject, ReadSpec, arrow_invalid
+from spine_host.sources.result import Reject
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["json_document_batches", "jsonl_batches"]
+
+# How many bytes of JSONL lines are parsed together: big enough to amortise pyarrow's call
+# overhead, small enough to keep memory flat.
+_JSONL_CHUNK_BYTES = 1 << 20
+
+
+def jsonl_batches(path: str, spec: ReadSpec, on_reject: OnReject) -> Iterator[pa.RecordBatch]:
+    """The records of a JSON-lines file, a chunk of lines at a time; bad lines are rejects."""
+    parser = _JsonChunkParser(path, spec, on_reject)
+    first_line = 1
+    with _open_binary(path) as stream:
+        while lines := stream.readlines(_JSONL_CHUNK_BYTES):
+            yield from parser.parse(lines, first_line)
+            first_line += len(lines)
+
+
+def json_document_batches(
+    path: str, spec: ReadSpec, on_reject: OnReject
+) -> Iterator[pa.RecordBatch]:
+    """The records of a JSON document (an array, or one under ``spec.records_path``)."""
+    with _open_binary(path) as stream:
+        try:
+            document = json.load(stream)
+        except ValueError as exc:
+            raise SpineError(
+                f"{path}: not valid JSON: {exc}", category=ErrorCategory.PARSE, cause=exc
+            ) from exc
+    records = _records_at(document, spec.records_path, path)
+    parser = _JsonChunkParser(path, spec, on_reject, numbered=False)
+    chunk: list[bytes] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            on_reject(
+                Reject(
+                    reason=f"record {index} is a {type(record).__name__}, not an object",
+                    raw=json.dumps(record),
+                    locator=path,
+                    reason_code="NOT_AN_OBJECT",
+                )
+            )
+            continue
+        chunk.append(json.dumps(record, default=str).encode() + b"\n")
+        if len(chunk) >= 65536:
+            yield from parser.parse(chunk, None)
+            chunk = []
+    if chunk:
+        yield from parser.parse(chunk, None)
+
+
+def _records_at(document: Any, records_path: str | None, path: str) -> list[Any]:
+    found = document
+    for key in records_path.split(".") if records_path else []:
+        if not isinstance(found, dict) or key not in found:
+            raise SpineError(
+                f"{path}: records_path {records_path!r} not found (no key {key!r})",
+                category=ErrorCategory.PARSE,
+                context={"path": path},
+            )
+        found = found[key]
+    if not isinstance(found, list):
+        where = f"at records_path {records_path!r}" if records_path else "at the top level"
+        raise SpineError(
+            f"{path}: expected an array of records {where}, found {type(found).__name__}; "
+            "set records_path to the key that holds the array",
+            category=ErrorCategory.PARSE,
+            context={"path": path},
+        )
+    return found
+
+
+class _JsonChunkParser:
+    """Parses chunks of JSON lines with pyarrow, keeping one schema across chunks.
+
+    A chunk pyarrow rejects is parsed again line by line, so a bad line becomes a reject with
+    its line number and the other lines of the chunk still load.
+    """
+
+    def __init__(
+        self, path: str, spec: ReadSpec, on_reject: OnReject, *, numbered: bool = True
+    ) -> None:
+        import pyarrow as pa
+
+        self._path = path
+        self._on_reject = on_reject
+        self._numbered = numbered
+        # Dates, timestamps and decimals arrive as JSON strings, which pyarrow's JSON reader
+        # will not convert: read those declared columns as strings and cast afterwards.
+        self._casts = {
+            name: kind
+            for name, kind in spec.types.items()
+            if pa.types.is_temporal(kind) or pa.types.is_decimal(kind)
+        }
+        self._schema = pa.schema(
+            [
+                (name, pa.string() if name in self._casts else kind)
+                for name, kind in spec.types.items()
+            ]
+        )
+
+    def parse(self, lines: list[bytes], first_line: int | None) -> Iterator[pa.RecordBatch]:
+        """Yield the batches of ``lines``; ``first_line`` is the number of ``lines[0]``."""
+        try:
+            table = self._read(b"".join(lines))
+        except arrow_invalid():
+            table = self._read_line_by_line(lines, first_line)
+        if table is None:
+            return
+        self._remember_schema(table)
+        yield from self._cast(table).to_batches()
+
+    def _read(self, data: bytes) -> pa.Table:
+        import pyarrow.json as pajson
+
+        return pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=self._schema, unexpected_field_behavior="infer"
+            ),
+        )
+
+    def _read_line_by_line(self, lines: list[bytes], first_line: int | None) -> pa.Table | None:
+        import pyarrow as pa
+
+        good: list[pa.Table] = []
+        for offset, line in enumerate(lines):
+            if not line.strip():
+                continue
+            reason = None
+            try:
+                value = json.loads(line)
+                if not isinstance(value, dict):
+                    reason = f"a JSON {type(value).__name__}, not an object"
+                else:
+                    table = self._read(line)
+                    # Later lines must match the types of the first good one, as in a chunk.
+                    self._remember_schema(table)
+                    good.append(self._cast(table))
+            except ValueError as exc:  # json.JSONDecodeError and pa.ArrowInvalid
+                reason = str(exc)
+            if reason is not None:
+                self._on_reject(
+                    Reject(
+                        reason=reason,
+                        raw=line.decode("utf-8", "replace").rstrip("\r\n"),
+                        line_number=first_line + offset if first_line is not None else None,
+                        locator=self._path,
+                        reason_code="INVALID_JSON",
+                    )
+                )
+        if not good:
+            return None
+        return self._uncast(pa.concat_tables(good, promote_options="permissive"))
+
+    def _remember_schema(self, table: pa.Table) -> None:
+        import pyarrow as pa
+
+        # Keep the first chunk's inferred types for later chunks, except null columns (a
+        # field that was null throughout the first chunk may hold values later).
+        fields = [field for field in table.schema if not pa.types.is_null(field.type)]
+        self._schema = pa.schema(fields)
+
+    def _cast(self, table: pa.Table) -> pa.Table:
+        import pyarrow.compute as pc
+
+        for name, kind in self._casts.items():
+            index = table.schema.get_field_index(name)
+            if index >= 0 and table.schema.field(index).type != kind:
+                table = table.set_column(index, name, pc.cast(table.column(index), kind))
+        return table
+
+    def _uncast(self, table: pa.Table) -> pa.Table:
+        # Per-line tables were cast already; turn cast columns back to strings so parse()
+        # casts every chunk the same way.
+        import pyarrow as pa
+
+        for name in self._casts:
+            index = table.schema.get_field_index(name)
+            if index >= 0:
+                table = table.set_column(index, name, table.column(index).cast(pa.string()))
+        return table
+
+
+def _open_binary(path: str) -> IO[bytes] | gzip.GzipFile:
+    # The callers close what they open; gzip decompresses as it is read.
+    if path.lower().endswith(".gz"):
+        return gzip.GzipFile(path, "rb")
+    return open(path, "rb")
