@@ -110,7 +110,8 @@ def _configure_logging(verbose: int) -> None:
 
 def _register_builtin_commands() -> None:
     from spine_host.cli import config as config_commands
-    from spine_host.cli import db, doctor, plugins
+    from spine_host.cli import db, doctor, plugins, quality, rejects
+    from spine_host.cli import pipelines as pipeline_commands
     from spine_host.cli import sources as sources_commands
 
     cli.add_command(plugins.plugins_command)
@@ -118,6 +119,9 @@ def _register_builtin_commands() -> None:
     cli.add_command(config_commands.config_group)
     cli.add_command(db.db_group)
     cli.add_command(sources_commands.sources_group)
+    cli.add_command(pipeline_commands.pipelines_group)
+    cli.add_command(quality.quality_group)
+    cli.add_command(rejects.rejects_group)
 
 
 _register_builtin_commands()

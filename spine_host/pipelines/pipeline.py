@@ -13,10 +13,21 @@ class Pipeline(Protocol):
 
     ``run(context, params)`` does the work and returns a JSON-safe result; ``params`` is an
     instance of ``Params`` (an attrs class) structured from the caller's values.
+
+    Optional attributes the dispatcher reads when present (``@register_pipeline`` sets them):
+    ``description``, ``domain``, ``stage``, ``stages``, ``partition`` and ``retry_policy``; see
+    :class:`spine_host.pipelines.registration.FunctionPipeline`.
     """
 
-    name: str
-    Params: type[Any] | None
+    # Read-only properties, so frozen value objects (FunctionPipeline) satisfy the protocol
+    # as well as classes with plain attributes do.
+    @property
+    def name(self) -> str:
+        """The registered name, ``domain.name``."""
+
+    @property
+    def Params(self) -> type[Any] | None:
+        """The attrs class of the parameters; None when the pipeline takes none."""
 
     def run(self, context: Any, params: Any) -> Any:
         """Do the work for one execution."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from sqlalchemy.sql.base import Executable
 
 __all__ = ["DatabaseAdapter", "Row", "StorageFactory"]
 
@@ -31,10 +32,10 @@ class DatabaseAdapter(Protocol):
     def dialect(self) -> str:
         """The SQLAlchemy dialect name: ``sqlite``, ``postgresql``, ``ibm_db_sa``."""
 
-    def execute(self, statement: str, params: Row | None = None) -> int:
+    def execute(self, statement: str | Executable, params: Row | None = None) -> int:
         """Run one statement with named ``:params``; return the affected row count."""
 
-    def executemany(self, statement: str, rows: Sequence[Row]) -> int:
+    def executemany(self, statement: str | Executable, rows: Sequence[Row]) -> int:
         """Run one statement for each parameter row; return the affected row count."""
 
     def commit(self) -> None:
@@ -43,7 +44,7 @@ class DatabaseAdapter(Protocol):
     def transaction(self) -> AbstractContextManager[Any]:
         """A block whose statements commit together or not at all."""
 
-    def query(self, statement: str, params: Row | None = None) -> list[dict[str, Any]]:
+    def query(self, statement: str | Executable, params: Row | None = None) -> list[dict[str, Any]]:
         """Run a SELECT and return its rows as dicts."""
 
     def bulk_insert(self, table: str, rows: Iterable[Row] | Iterable[pa.RecordBatch]) -> int:
