@@ -7,6 +7,7 @@ Python objects at a time, so memory stays bounded by the chunk size, not the dat
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -45,43 +46,87 @@ def chunk_rows(rows: object, chunk_size: int) -> Iterator[RowChunk | pa.RecordBa
             f"bulk_insert expects an iterable of dicts or Arrow record batches, or an Arrow "
             f"table; got {type(rows).__name__}"
         )
-    columns: list[str] = []
-    to_tuple: Callable[[Mapping[str, Any]], tuple[Any, ...]] = _getter(columns)
-    buffer: list[tuple[Any, ...]] = []
-    # The per-row work is the whole cost of a bulk load from dicts: plain dicts skip the ABC
-    # isinstance check, and a precomputed itemgetter builds each tuple in C. A row with other
-    # keys shows as a different length or a KeyError, and starts a new chunk.
-    for item in rows:
-        if type(item) is dict or isinstance(item, Mapping):
-            row: tuple[Any, ...] | None = None
-            if len(item) == len(columns):
-                try:
-                    row = to_tuple(item)
-                except KeyError:
-                    row = None
-            if row is None:
-                if buffer:
-                    yield RowChunk(columns, buffer)
-                    buffer = []
-                columns = [str(name) for name in item]
-                to_tuple = _getter(columns)
-                row = to_tuple(item)
-            buffer.append(row)
-            if len(buffer) >= chunk_size:
-                yield RowChunk(columns, buffer)
-                buffer = []
-        elif _is_record_batch(item):
-            if buffer:
-                yield RowChunk(columns, buffer)
-                buffer = []
-            yield item
+    chunker = _DictChunker(chunk_size)
+    iterator = iter(rows)
+    # Rows come in slices of chunk_size. A slice of plain dicts that all have the chunk's keys
+    # (the usual case) is converted by map(itemgetter) in C: the per-row Python work is the whole
+    # cost of a bulk load from dicts. Anything else goes row by row.
+    while piece := list(itertools.islice(iterator, chunk_size)):
+        fast = chunker.convert_uniform(piece)
+        if fast is not None:
+            yield from fast
         else:
-            raise TypeError(
-                f"bulk_insert rows must be dicts or Arrow record batches; got {type(item).__name__}"
-            )
-    if buffer:
-        yield RowChunk(columns, buffer)
+            yield from chunker.convert_each(piece)
+    yield from chunker.flush()
 
+
+class _DictChunker:
+    """Turns dict rows into RowChunks of at most ``chunk_size`` rows sharing one column list."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self.chunk_size = chunk_size
+        self.columns: list[str] = []
+        self.to_tuple = _getter(self.columns)
+        self.buffer: list[tuple[Any, ...]] = []
+
+    def convert_uniform(self, piece: list[Any]) -> list[RowChunk] | None:
+        """Chunks for a slice of plain dicts with one key set, or None if it is not one."""
+        first = piece[0]
+        if set(map(type, piece)) != {dict}:
+            return None
+        width = len(first)
+        if set(map(len, piece)) != {width}:
+            return None
+        chunks: list[RowChunk] = []
+        if first.keys() != set(self.columns):
+            chunks += self.flush()
+            self._use_columns(first)
+        try:
+            # itemgetter ignores extra keys, but every row has the same length, so none has any.
+            converted = list(map(self.to_tuple, piece))
+        except KeyError:  # some row has other keys: nothing of this slice was buffered yet
+            return [*chunks, *self.convert_each(piece)]
+        self.buffer.extend(converted)
+        return chunks + self._full_chunks()
+
+    def convert_each(self, piece: list[Any]) -> list[RowChunk | pa.RecordBatch]:
+        """Row by row: dicts with changing keys, and Arrow batches passed through in order."""
+        out: list[RowChunk | pa.RecordBatch] = []
+        for item in piece:
+            if isinstance(item, Mapping):
+                if item.keys() != set(self.columns):
+                    out += self.flush()
+                    self._use_columns(item)
+                self.buffer.append(self.to_tuple(item))
+                out += self._full_chunks()
+            elif _is_record_batch(item):
+                out += self.flush()
+                out.append(item)
+            else:
+                raise TypeError(
+                    "bulk_insert rows must be dicts or Arrow record batches; "
+                    f"got {type(item).__name__}"
+                )
+        return out
+
+    def flush(self) -> list[RowChunk]:
+        """Whatever rows are buffered, as one chunk."""
+        if not self.buffer:
+            return []
+        chunk = RowChunk(self.columns, self.buffer)
+        self.buffer = []
+        return [chunk]
+
+    def _full_chunks(self) -> list[RowChunk]:
+        chunks = []
+        while len(self.buffer) >= self.chunk_size:
+            chunks.append(RowChunk(self.columns, self.buffer[: self.chunk_size]))
+            del self.buffer[: self.chunk_size]
+        return chunks
+
+    def _use_columns(self, row: Mapping[str, Any]) -> None:
+        self.columns = [str(name) for name in row]
+        self.to_tuple = _getter(self.columns)
 
 def arrow_row_slices(batch: pa.RecordBatch, chunk_size: int) -> Iterator[RowChunk]:
     """A record batch as row tuples, ``chunk_size`` rows at a time (Arrow types to Python)."""
