@@ -55,6 +55,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin.sqlite", "spine_host.builtins.sqlite"),
     ("builtin.sources", "spine_host.builtins.sources"),
     ("builtin.alerts", "spine_host.builtins.alerts"),
+    ("builtin.executors", "spine_host.builtins.executors"),
 )
 
 

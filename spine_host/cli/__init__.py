@@ -110,7 +110,7 @@ def _configure_logging(verbose: int) -> None:
 
 def _register_builtin_commands() -> None:
     from spine_host.cli import config as config_commands
-    from spine_host.cli import db, doctor, plugins, quality, rejects
+    from spine_host.cli import db, doctor, plugins, quality, rejects, runs, workflows
     from spine_host.cli import pipelines as pipeline_commands
     from spine_host.cli import sources as sources_commands
 
@@ -122,6 +122,8 @@ def _register_builtin_commands() -> None:
     cli.add_command(pipeline_commands.pipelines_group)
     cli.add_command(quality.quality_group)
     cli.add_command(rejects.rejects_group)
+    cli.add_command(workflows.workflows_group)
+    cli.add_command(runs.runs_group)
 
 
 _register_builtin_commands()

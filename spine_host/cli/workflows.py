@@ -1,0 +1,182 @@
+"""``spine workflows list|show|run``: the workflows plugins registered, and running one.
+
+Imports nothing heavy at module level: the runner (and SQLAlchemy with it) is imported when a
+command needs it, so ``spine --help`` stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, pass_state
+from spine_host.cli.output import emit_json, emit_table
+from spine_host.errors import ErrorCategory, SpineError
+
+if TYPE_CHECKING:
+    from spine_host.orchestration.records import WorkflowRun
+    from spine_host.orchestration.workflow import Step, Workflow
+
+__all__ = ["SpineCommandGroup", "emit_run", "parse_params", "workflows_group"]
+
+
+class SpineCommandGroup(click.Group):
+    """A noun group that turns a SpineError into its message and exit code (2 for CONFIG).
+
+    The root ``spine`` group does the same; this keeps the behaviour when the group is invoked
+    on its own (tests, embedding).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; report a SpineError without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except SpineError as exc:
+            state = ctx.find_object(CliState)
+            host = getattr(state, "_host", None)
+            message = host.redactor.redact(exc.message) if host is not None else exc.message
+            click.echo(f"error: {message}", err=True)
+            ctx.exit(EXIT_USAGE if exc.category is ErrorCategory.CONFIG else EXIT_FAILURE)
+
+
+@click.group("workflows", cls=SpineCommandGroup)
+def workflows_group() -> None:
+    """List, inspect and run workflows."""
+
+
+@workflows_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_state
+def list_command(state: CliState, as_json: bool) -> None:
+    """Every registered workflow, with its steps and concurrency."""
+    workflows = _workflows(state)
+    if as_json:
+        emit_json([_describe(workflow) for workflow in workflows])
+        return
+    rows = [
+        (wf.name, len(wf.steps), wf.max_concurrency, _seconds(wf.timeout), wf.description)
+        for wf in workflows
+    ]
+    emit_table(
+        ["NAME", "STEPS", "CONCURRENCY", "TIMEOUT", "DESCRIPTION"],
+        rows,
+        empty="no workflows registered",
+    )
+
+
+@workflows_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_state
+def show_command(state: CliState, name: str, as_json: bool) -> None:
+    """A workflow's steps in run order: what each runs, needs, and how it fails."""
+    workflow = _runner(state).workflow(name)
+    if as_json:
+        emit_json(_describe(workflow))
+        return
+    click.echo(f"{workflow.name}: {workflow.description or '(no description)'}")
+    click.echo(
+        f"max_concurrency {workflow.max_concurrency}, timeout {_seconds(workflow.timeout)}, "
+        f"executor {workflow.executor}, defaults {workflow.defaults or '-'}"
+    )
+    by_name = {step.name: step for step in workflow.steps}
+    rows = [_step_row(by_name[step_name]) for step_name in workflow.order]
+    emit_table(
+        ["STEP", "RUNS", "DEPENDS ON", "CONDITION", "ATTEMPTS", "TIMEOUT", "ON FAILURE"], rows
+    )
+
+
+@workflows_group.command("run")
+@click.argument("name")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A run param.")
+@click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
+@pass_state
+def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bool) -> None:
+    """Run workflow NAME and wait for it; exit 1 unless it COMPLETED."""
+    run = _runner(state).run(name, parse_params(params))
+    emit_run(run, as_json=as_json)
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("a=1", "b=x")`` -> ``{"a": "1", "b": "x"}``; a pair without ``=`` is a usage error."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-p")
+        params[key.strip()] = value
+    return params
+
+
+def emit_run(run: WorkflowRun, *, as_json: bool) -> None:
+    """Print a finished run (summary and one line per attempt); exit 1 unless COMPLETED."""
+    if as_json:
+        emit_json(run.to_dict())
+    else:
+        click.echo(f"run {run.run_id} of {run.workflow}: {run.status.value}")
+        if run.error:
+            click.echo(f"error [{run.error_category}]: {run.error.get('message')}")
+        rows = [
+            (a.step_name, a.attempt, a.status.value, _seconds(a.duration), a.error_category)
+            for a in run.steps
+        ]
+        emit_table(["STEP", "ATTEMPT", "STATUS", "DURATION", "ERROR"], rows)
+    if run.status.value != "COMPLETED":
+        click.get_current_context().exit(EXIT_FAILURE)
+
+
+def _runner(state: CliState) -> Any:
+    from spine_host.orchestration.runner import WorkflowRunner
+
+    return WorkflowRunner(state.host())
+
+
+def _workflows(state: CliState) -> list[Workflow]:
+    from spine_host.orchestration.workflow import Workflow
+
+    registry = state.host().registries.workflows
+    found = [registry.get(name) for name in registry.names()]
+    return [workflow for workflow in found if isinstance(workflow, Workflow)]
+
+
+def _describe(workflow: Workflow) -> dict[str, Any]:
+    return {
+        "name": workflow.name,
+        "description": workflow.description,
+        "max_concurrency": workflow.max_concurrency,
+        "timeout": workflow.timeout,
+        "executor": workflow.executor,
+        "defaults": dict(workflow.defaults),
+        "steps": [
+            dict(zip(_STEP_KEYS, _step_row(workflow.step(name)), strict=True))
+            for name in workflow.order
+        ],
+    }
+
+
+_STEP_KEYS = ("name", "runs", "depends_on", "condition", "max_attempts", "timeout", "on_failure")
+
+
+def _step_row(step: Step) -> tuple[Any, ...]:
+    from spine_host.orchestration.workflow import Branch
+
+    if isinstance(step.condition, Branch):
+        condition: str | None = f"{step.condition.step} == {step.condition.value!r}"
+    elif step.condition is not None:
+        condition = getattr(step.condition, "__name__", "callable")
+    else:
+        condition = None
+    return (
+        step.name,
+        step.describe(),
+        list(step.depends_on),
+        condition,
+        step.retry.max_attempts,
+        step.timeout,
+        step.on_failure.value,
+    )
+
+
+def _seconds(value: float | None) -> str | None:
+    return None if value is None else f"{value:.3g}s"

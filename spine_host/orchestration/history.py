@@ -1,0 +1,302 @@
+"""Run history: ``workflow_runs`` and ``workflow_steps`` (one row per attempt), read and written.
+
+Every write that changes a run's status carries its guard in the UPDATE's WHERE clause, so
+the database, not a read-then-write in Python, decides:
+
+- a terminal run (COMPLETED, FAILED, PARTIAL, TIMED_OUT, CRASHED) is never overwritten by a
+  save; only :meth:`WorkflowHistoryRepository.reopen` (``resume``) moves a non-COMPLETED one
+  back to RUNNING, and only one of two concurrent resumers wins;
+- a runner writes its run only while it still owns it (``owner`` matches), so a runner the
+  reaper gave up on cannot turn CRASHED back into COMPLETED;
+- the reaper crashes only runs whose heartbeat is still stale at the moment of the UPDATE.
+
+Queries use the ``workflow_runs`` indexes: ``(status, started_at)`` for ``status`` + ``since``
+(the failed-since query), ``(workflow, status, started_at)`` when a workflow is named too.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration.records import (
+    TERMINAL_RUN_STATUSES,
+    RunStatus,
+    StepAttempt,
+    StepStatus,
+    WorkflowRun,
+)
+from spine_host.storage import schema
+from spine_host.storage.adapter import DatabaseAdapter
+from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
+from spine_host.storage.types import utc_now
+
+__all__ = ["UNSUCCESSFUL_RUN_STATUSES", "WorkflowHistoryRepository"]
+
+#: What ``get_failed_runs`` returns: every way a run can end without succeeding.
+UNSUCCESSFUL_RUN_STATUSES = (
+    RunStatus.FAILED,
+    RunStatus.PARTIAL,
+    RunStatus.TIMED_OUT,
+    RunStatus.CRASHED,
+)
+
+_runs = schema.workflow_runs
+_steps = schema.workflow_steps
+_TERMINAL = sorted(status.value for status in TERMINAL_RUN_STATUSES)
+_REOPENABLE = sorted(s.value for s in TERMINAL_RUN_STATUSES if s is not RunStatus.COMPLETED)
+_STEP_KEY = ("run_id", "step_name", "attempt")
+
+# Prepared once: executemany with per-row key parameters (named apart from the SET columns).
+_UPDATE_ATTEMPT = _steps.update().where(
+    _steps.c.run_id == sa.bindparam("key_run_id"),
+    _steps.c.step_name == sa.bindparam("key_step_name"),
+    _steps.c.attempt == sa.bindparam("key_attempt"),
+)
+
+
+class WorkflowHistoryRepository:
+    """Reads and writes workflow run history through a SQLAlchemy-based storage adapter."""
+
+    def __init__(self, storage: DatabaseAdapter) -> None:
+        if not isinstance(storage, SqlAlchemyAdapter):
+            raise SpineError(
+                f"workflow history needs a SQLAlchemy-based storage adapter, got "
+                f"{type(storage).__name__}",
+                category=ErrorCategory.CONFIG,
+            )
+        self.storage = storage
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def save_run(self, run: WorkflowRun, *, owner: str | None = None) -> bool:
+        """Insert the run, or update it unless it is terminal (or ``owner`` lost it).
+
+        Returns whether the row was written. A terminal run in the database stays as it is.
+        """
+        row = run.to_row()
+        with self.storage.connection() as connection:
+            exists = connection.execute(
+                sa.select(_runs.c.run_id).where(_runs.c.run_id == run.run_id)
+            ).first()
+            if exists is None:
+                connection.execute(_runs.insert().values(row))
+                return True
+            statement = (
+                _runs.update()
+                .where(_runs.c.run_id == run.run_id, _runs.c.status.not_in(_TERMINAL))
+                .values({name: value for name, value in row.items() if name != "run_id"})
+            )
+            if owner is not None:
+                statement = statement.where(_runs.c.owner == owner)
+            return bool(connection.execute(statement).rowcount)
+
+    def get_run(self, run_id: str, *, with_steps: bool = True) -> WorkflowRun | None:
+        """The run with every attempt of every step (in start order); None when unknown."""
+        rows = self.storage.query(sa.select(_runs).where(_runs.c.run_id == run_id))
+        if not rows:
+            return None
+        run = WorkflowRun.from_row(rows[0])
+        if with_steps:
+            attempts = self.storage.query(
+                sa.select(_steps)
+                .where(_steps.c.run_id == run_id)
+                .order_by(_steps.c.started_at, _steps.c.step_name, _steps.c.attempt)
+            )
+            run.steps = [StepAttempt.from_row(row) for row in attempts]
+        return run
+
+    def require_run(self, run_id: str) -> WorkflowRun:
+        """:meth:`get_run`, or NOT_FOUND naming the id."""
+        run = self.get_run(run_id)
+        if run is None:
+            raise SpineError(f"no workflow run {run_id!r}", category=ErrorCategory.NOT_FOUND)
+        return run
+
+    def list_runs(
+        self,
+        workflow: str | None = None,
+        status: str | Collection[str] | None = None,
+        since: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[WorkflowRun]:
+        """Runs, newest first, filtered by workflow, status (one or several) and start time."""
+        values: dict[str, Any] = {"workflow": workflow, "since": since, "limit": limit}
+        if isinstance(status, str):
+            values["status"] = status
+        elif status is not None:
+            values["statuses"] = [str(item) for item in status]
+        statement = _list_statement(
+            workflow is not None,
+            "one" if isinstance(status, str) else "many" if status is not None else None,
+            since is not None,
+            limit is not None,
+        )
+        rows = self.storage.query(statement, values)
+        return [WorkflowRun.from_row(row) for row in rows]
+
+    def get_failed_runs(self, since: datetime, limit: int | None = 1000) -> list[WorkflowRun]:
+        """Runs started at or after ``since`` that did not succeed (FAILED, PARTIAL, ...)."""
+        return self.list_runs(status=UNSUCCESSFUL_RUN_STATUSES, since=since, limit=limit)
+
+    def finish_run(self, run: WorkflowRun, *, owner: str) -> bool:
+        """Write the run's terminal state if ``owner`` still holds it RUNNING."""
+        row = {name: value for name, value in run.to_row().items() if name != "run_id"}
+        statement = (
+            _runs.update()
+            .where(
+                _runs.c.run_id == run.run_id,
+                _runs.c.owner == owner,
+                _runs.c.status == RunStatus.RUNNING.value,
+            )
+            .values(row)
+        )
+        return bool(self.storage.execute(statement))
+
+    def reopen(self, run_id: str, *, owner: str) -> WorkflowRun:
+        """Move a FAILED / PARTIAL / TIMED_OUT / CRASHED run back to RUNNING for ``owner``.
+
+        Raises NOT_FOUND for an unknown run, VALIDATION for a COMPLETED or still running one
+        (including the loser of two concurrent resumes).
+        """
+        now = utc_now()
+        statement = (
+            _runs.update()
+            .where(_runs.c.run_id == run_id, _runs.c.status.in_(_REOPENABLE))
+            .values(
+                status=RunStatus.RUNNING.value,
+                owner=owner,
+                heartbeat_at=now,
+                finished_at=None,
+                error=None,
+                error_category=None,
+            )
+        )
+        if self.storage.execute(statement) != 1:
+            run = self.require_run(run_id)
+            raise SpineError(
+                f"run {run_id} is {run.status.value}; only "
+                f"{', '.join(_REOPENABLE)} runs can be resumed",
+                category=ErrorCategory.VALIDATION,
+            )
+        return self.require_run(run_id)
+
+    def heartbeat(self, run_id: str, *, owner: str) -> bool:
+        """Say ``owner`` is alive; False when the run is no longer its RUNNING run."""
+        statement = (
+            _runs.update()
+            .where(
+                _runs.c.run_id == run_id,
+                _runs.c.owner == owner,
+                _runs.c.status == RunStatus.RUNNING.value,
+            )
+            .values(heartbeat_at=utc_now())
+        )
+        return bool(self.storage.execute(statement))
+
+    def crash_stale_runs(self, cutoff: datetime, error: dict[str, Any]) -> list[WorkflowRun]:
+        """Mark RUNNING runs whose heartbeat is older than ``cutoff`` CRASHED, with their steps.
+
+        Returns the runs this call crashed (a concurrent reaper gets the others).
+        """
+        stale = self.storage.query(
+            sa.select(_runs.c.run_id).where(
+                _runs.c.status == RunStatus.RUNNING.value, _runs.c.heartbeat_at < cutoff
+            )
+        )
+        crashed: list[WorkflowRun] = []
+        for row in stale:
+            now = utc_now()
+            with self.storage.connection() as connection:
+                claimed = connection.execute(
+                    _runs.update()
+                    .where(
+                        _runs.c.run_id == row["run_id"],
+                        _runs.c.status == RunStatus.RUNNING.value,
+                        _runs.c.heartbeat_at < cutoff,
+                    )
+                    .values(
+                        status=RunStatus.CRASHED.value,
+                        finished_at=now,
+                        error=error,
+                        error_category=error.get("category"),
+                    )
+                ).rowcount
+                if claimed:
+                    connection.execute(
+                        _steps.update()
+                        .where(
+                            _steps.c.run_id == row["run_id"],
+                            _steps.c.status == StepStatus.RUNNING.value,
+                        )
+                        .values(status=StepStatus.CRASHED.value, finished_at=now, error=error)
+                    )
+            if claimed:
+                crashed.append(self.require_run(row["run_id"]))
+        return crashed
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def record_attempts(
+        self, started: Sequence[StepAttempt], finished: Sequence[StepAttempt]
+    ) -> None:
+        """Write a batch of attempt changes in one transaction.
+
+        ``started`` are new attempts (inserted); ``finished`` are attempts that ended: updated
+        when their row exists, inserted in their final state when they started and ended
+        within this batch (so a quick step costs one row write, not two).
+        """
+        started_keys = {_key(attempt) for attempt in started}
+        finished_keys = {_key(attempt) for attempt in finished}
+        inserts = [a.to_row() for a in started if _key(a) not in finished_keys]
+        inserts += [a.to_row() for a in finished if _key(a) in started_keys]
+        updates = [_update_parameters(a) for a in finished if _key(a) not in started_keys]
+        if not inserts and not updates:
+            return
+        with self.storage.connection() as connection:
+            if inserts:
+                connection.execute(_steps.insert(), inserts)
+            if updates:
+                connection.execute(_UPDATE_ATTEMPT, updates)
+
+
+@functools.cache
+def _list_statement(
+    by_workflow: bool, by_status: str | None, by_since: bool, limited: bool
+) -> sa.Select[Any]:
+    """The list_runs SELECT for one combination of filters, built once and reused.
+
+    Building a Core statement costs more than running this indexed query, so each shape is
+    built once with bound parameters (SQLAlchemy's compiled cache then reuses its SQL too).
+    """
+    statement = sa.select(_runs)
+    if by_workflow:
+        statement = statement.where(_runs.c.workflow == sa.bindparam("workflow"))
+    if by_status == "one":
+        statement = statement.where(_runs.c.status == sa.bindparam("status"))
+    elif by_status == "many":
+        statement = statement.where(_runs.c.status.in_(sa.bindparam("statuses", expanding=True)))
+    if by_since:
+        statement = statement.where(
+            _runs.c.started_at >= sa.bindparam("since", type_=_runs.c.started_at.type)
+        )
+    statement = statement.order_by(_runs.c.started_at.desc(), _runs.c.run_id.desc())
+    if limited:
+        statement = statement.limit(sa.bindparam("limit", type_=sa.Integer()))
+    return statement
+
+
+def _key(attempt: StepAttempt) -> tuple[str, str, int]:
+    return (attempt.run_id, attempt.step_name, attempt.attempt)
+
+
+def _update_parameters(attempt: StepAttempt) -> dict[str, Any]:
+    row = attempt.to_row()
+    parameters = {f"key_{name}": row.pop(name) for name in _STEP_KEY}
+    parameters.update(row)
+    return parameters

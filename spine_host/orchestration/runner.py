@@ -1,0 +1,314 @@
+"""The :class:`WorkflowRunner`: run, resume and retry workflows, with history and crash recovery.
+
+::
+
+    runner = WorkflowRunner(host)
+    run = runner.run("otc.weekly", {"week_ending": "2025-12-26"})
+    if run.status != "COMPLETED":
+        run = runner.resume(run.run_id)          # same run id; finished steps are not re-run
+
+Guarantees:
+
+- history is complete when ``run()``/``resume()`` return: the run row and every attempt row
+  (one per attempt) are committed;
+- a run writes a heartbeat while it is alive; when a runner starts it first reaps runs whose
+  heartbeat went stale (CRASHED, with ``spine_run_finished`` fired for each);
+- ``resume`` keeps COMPLETED steps (and their stored outputs) and re-runs failed, crashed,
+  timed-out and never-started steps and everything downstream of them; ``retry`` starts a new
+  run linked to the old one through ``parent_run_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration._run_loop import KeptStep, RunLoop, RunOutcome
+from spine_host.orchestration.heartbeat import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_STALE_AFTER,
+    Heartbeat,
+    new_owner,
+    reap,
+)
+from spine_host.orchestration.history import WorkflowHistoryRepository
+from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus, WorkflowRun
+from spine_host.orchestration.steps import declared_params, json_safe
+from spine_host.orchestration.workflow import Workflow
+from spine_host.storage.types import utc_now
+
+if TYPE_CHECKING:
+    from spine_host.host import Host
+    from spine_host.orchestration.contracts import Executor
+
+__all__ = ["WorkflowRunner"]
+
+log = logging.getLogger(__name__)
+
+
+class WorkflowRunner:
+    """Runs workflows on a host and keeps their history in the host's storage.
+
+    Args:
+        host: registries (workflows, pipelines, executors), storage and hooks.
+        heartbeat_interval: seconds between heartbeats of a live run.
+        stale_after: seconds without a heartbeat after which a RUNNING run is CRASHED.
+        reap_on_start: reap stale runs before this runner's first run (the default).
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        *,
+        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        stale_after: float = DEFAULT_STALE_AFTER,
+        reap_on_start: bool = True,
+    ) -> None:
+        if stale_after <= heartbeat_interval:
+            raise SpineError(
+                f"stale_after ({stale_after:g}s) must be longer than the heartbeat interval "
+                f"({heartbeat_interval:g}s), or live runs would be reaped",
+                category=ErrorCategory.CONFIG,
+            )
+        self.host = host
+        self.history = WorkflowHistoryRepository(host.storage)
+        self.heartbeat_interval = heartbeat_interval
+        self.stale_after = stale_after
+        self._reaped = not reap_on_start
+
+    # -- public --------------------------------------------------------------------------------
+
+    def run(
+        self,
+        workflow: Workflow | str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        triggered_by: str = "manual",
+        schedule_name: str | None = None,
+        logical_date: datetime | None = None,
+        parent_run_id: str | None = None,
+    ) -> WorkflowRun:
+        """Run ``workflow`` (an object or a registered name) to a terminal state."""
+        self._reap_once()
+        workflow = self.workflow(workflow)
+        self._check_pipelines(workflow)
+        self._check_params(workflow, params or {})
+        owner = new_owner()
+        now = utc_now()
+        run = WorkflowRun(
+            run_id=uuid.uuid4().hex,
+            workflow=workflow.name,
+            status=RunStatus.RUNNING,
+            params=json_safe(dict(params or {})),
+            triggered_by=triggered_by,
+            parent_run_id=parent_run_id,
+            schedule_name=schedule_name,
+            logical_date=logical_date,
+            owner=owner,
+            heartbeat_at=now,
+            steps_total=len(workflow.steps),
+            started_at=now,
+        )
+        self.history.save_run(run)
+        return self._execute(workflow, run, owner)
+
+    def resume(self, run_id: str, from_step: str | None = None) -> WorkflowRun:
+        """Finish run ``run_id`` in place: same id, completed steps kept, the rest re-run.
+
+        ``from_step`` also re-runs that step and everything downstream of it, completed or not.
+        Raises NOT_FOUND for an unknown run or step, VALIDATION for a COMPLETED or live run.
+        """
+        self._reap_once()
+        stored = self.history.require_run(run_id)
+        workflow = self.workflow(stored.workflow)
+        self._check_pipelines(workflow)
+        latest = stored.latest_attempts()
+        rerun = {
+            step.name
+            for step in workflow.steps
+            if step.name not in latest
+            or latest[step.name].status not in (StepStatus.COMPLETED, StepStatus.SKIPPED)
+        }
+        if from_step is not None:
+            rerun.add(workflow.step(from_step).name)
+        for name in list(rerun):
+            rerun |= workflow.dependents(name)
+        kept = {
+            name: KeptStep(attempt.status, attempt.outputs)
+            for name, attempt in latest.items()
+            if name not in rerun and name in {step.name for step in workflow.steps}
+        }
+        owner = new_owner()
+        run = self.history.reopen(run_id, owner=owner)
+        run.steps = stored.steps
+        log.info("resuming run %s: re-running %s", run_id, ", ".join(sorted(rerun)) or "nothing")
+        next_attempt = {name: attempt.attempt + 1 for name, attempt in latest.items()}
+        return self._execute(workflow, run, owner, kept=kept, next_attempt=next_attempt)
+
+    def retry(self, run_id: str) -> WorkflowRun:
+        """Start a new run of the same workflow with the same params, linked by parent_run_id."""
+        stored = self.history.require_run(run_id)
+        if not stored.finished:
+            raise SpineError(
+                f"run {run_id} is still {stored.status.value}; retry a finished run, or reap it",
+                category=ErrorCategory.VALIDATION,
+            )
+        return self.run(
+            stored.workflow,
+            stored.params,
+            triggered_by="retry",
+            schedule_name=stored.schedule_name,
+            logical_date=stored.logical_date,
+            parent_run_id=run_id,
+        )
+
+    def reap(self, stale_after: float | None = None) -> list[WorkflowRun]:
+        """Mark RUNNING runs without a heartbeat for ``stale_after`` seconds CRASHED."""
+        return reap(
+            self.host, self.history, self.stale_after if stale_after is None else stale_after
+        )
+
+    def workflow(self, workflow: Workflow | str) -> Workflow:
+        """A workflow object, looked up in the host's registry when given by name."""
+        if isinstance(workflow, Workflow):
+            return workflow
+        found = self.host.registries.workflows.get(workflow)
+        if not isinstance(found, Workflow):
+            raise SpineError(
+                f"workflow {workflow!r} is a {type(found).__name__}, not a spine Workflow",
+                category=ErrorCategory.PLUGIN,
+            )
+        return found
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _execute(
+        self,
+        workflow: Workflow,
+        run: WorkflowRun,
+        owner: str,
+        *,
+        kept: Mapping[str, KeptStep] | None = None,
+        next_attempt: Mapping[str, int] | None = None,
+    ) -> WorkflowRun:
+        heartbeat = Heartbeat(self.history, run.run_id, owner, self.heartbeat_interval).start()
+        executor = self._executor(workflow)
+        try:
+            self.host.notify("spine_run_started", run=run)
+            loop = RunLoop(
+                self.host,
+                self.history,
+                workflow,
+                run,
+                executor,
+                kept=kept,
+                next_attempt=next_attempt,
+            )
+            outcome = loop.execute()
+        except BaseException as exc:
+            # A storage failure or an interrupt: record what we can; a run left RUNNING would
+            # otherwise wait for the reaper.
+            heartbeat.stop()
+            self._abandon(run, owner, exc)
+            raise
+        finally:
+            heartbeat.stop()
+            executor.shutdown(wait=False)
+        self._conclude(workflow, run, outcome)
+        if not self.history.finish_run(run, owner=owner):
+            log.warning(
+                "run %s was taken from this runner (reaped?); keeping its record", run.run_id
+            )
+            stored = self.history.require_run(run.run_id)
+            return stored
+        self.host.notify("spine_run_finished", run=run)
+        return run
+
+    def _conclude(self, workflow: Workflow, run: WorkflowRun, outcome: RunOutcome) -> None:
+        """Fill the run's terminal fields from its attempts."""
+        run.status = outcome.status
+        run.finished_at = utc_now()
+        if outcome.error is not None and outcome.status is not RunStatus.COMPLETED:
+            run.error = outcome.error.to_dict()
+            run.error_category = outcome.error.category.value
+        latest = run.latest_attempts()
+        statuses = [attempt.status for attempt in latest.values()]
+        run.steps_total = len(workflow.steps)
+        run.steps_completed = statuses.count(StepStatus.COMPLETED)
+        run.steps_failed = sum(1 for status in statuses if status.failed)
+        run.steps_skipped = statuses.count(StepStatus.SKIPPED)
+        completed = [a for a in latest.values() if a.status is StepStatus.COMPLETED]
+        run.rows_in = _total(completed, "rows_in")
+        run.rows_out = _total(completed, "rows_out")
+        run.rows_rejected = _total(completed, "rows_rejected")
+        run.outputs = {
+            name: latest[name].outputs
+            for name in workflow.leaves
+            if name in latest and latest[name].status is StepStatus.COMPLETED
+        }
+
+    def _abandon(self, run: WorkflowRun, owner: str, exc: BaseException) -> None:
+        error = (
+            self.host.classify(exc)
+            if isinstance(exc, Exception)
+            else SpineError(
+                f"runner interrupted: {type(exc).__name__}", category=ErrorCategory.INTERNAL
+            )
+        )
+        run.status = RunStatus.FAILED
+        run.finished_at = utc_now()
+        run.error = error.to_dict()
+        run.error_category = error.category.value
+        try:
+            if self.history.finish_run(run, owner=owner):
+                self.host.notify("spine_run_finished", run=run)
+        except SpineError:
+            log.exception("could not record the failure of run %s", run.run_id)
+
+    def _executor(self, workflow: Workflow) -> Executor:
+        executor_cls = self.host.registries.executors.get(workflow.executor)
+        return executor_cls()
+
+    def _check_pipelines(self, workflow: Workflow) -> None:
+        missing = [
+            f"{step.name} -> {step.pipeline}"
+            for step in workflow.steps
+            if step.pipeline is not None and step.pipeline not in self.host.registries.pipelines
+        ]
+        if missing:
+            raise SpineError(
+                f"workflow {workflow.name!r} runs pipelines no plugin registered: "
+                f"{', '.join(missing)}",
+                category=ErrorCategory.NOT_FOUND,
+            )
+
+    def _check_params(self, workflow: Workflow, params: Mapping[str, Any]) -> None:
+        """Refuse run params no step can take (a typo would otherwise vanish silently)."""
+        if any(step.pipeline is None for step in workflow.steps):
+            return  # callables accept any params
+        accepted: set[str] = set()
+        for step in workflow.steps:
+            assert step.pipeline is not None
+            accepted |= declared_params(self.host, step.pipeline)
+        unknown = sorted(set(params) - accepted)
+        if unknown:
+            raise SpineError(
+                f"workflow {workflow.name!r}: no step takes param(s) {', '.join(unknown)}; "
+                f"its pipelines take: {', '.join(sorted(accepted)) or 'nothing'}",
+                category=ErrorCategory.VALIDATION,
+            )
+
+    def _reap_once(self) -> None:
+        if not self._reaped:
+            self._reaped = True
+            self.reap()
+
+
+def _total(attempts: list[StepAttempt], field: str) -> int | None:
+    values = [getattr(attempt, field) for attempt in attempts]
+    known = [value for value in values if value is not None]
+    return sum(known) if known else None

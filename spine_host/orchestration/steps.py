@@ -1,0 +1,163 @@
+"""Running one attempt of one step, on an executor's worker: a callable or a pipeline.
+
+What runs on the worker is :func:`run_attempt`; it never raises. It returns an
+:class:`AttemptOutcome` (outputs and row counts, or the classified error) that the runner's
+coordinating thread turns into history. Pipeline steps go through the pipelines
+``Dispatcher``, which records the ``executions`` row; the step's attempts are the workflow's own
+retries, so the dispatcher is asked for exactly one attempt each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration.records import StepStatus
+from spine_host.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from spine_host.host import Host
+    from spine_host.orchestration.workflow import Step
+    from spine_host.pipelines.context import ExecutionContext
+
+__all__ = ["AttemptOutcome", "StepContext", "declared_params", "json_safe", "run_attempt"]
+
+_ROW_COUNTS = ("rows_in", "rows_out", "rows_rejected")
+_ONE_ATTEMPT = RetryPolicy(max_attempts=1)
+
+
+@attrs.frozen(kw_only=True)
+class StepContext:
+    """What a callable step receives as ``context``.
+
+    Attributes:
+        run_id: the workflow run.
+        workflow: the workflow's name.
+        step_name: this step.
+        attempt: this attempt's number (1-based, counted across resumes of the run).
+        host: storage, sources, the error classifier.
+        execution: the pipelines ``ExecutionContext`` of this attempt (its parent is the run),
+            for rejects, quality checks and the manifest.
+        logical_date: the date the run is for, if a schedule gave one.
+        cancelled: set when the attempt timed out or the run ended without it; a long step
+            may poll it and stop early, since Python cannot stop a thread from outside.
+    """
+
+    run_id: str
+    workflow: str
+    step_name: str
+    attempt: int
+    host: Host = attrs.field(eq=False, repr=False)
+    execution: ExecutionContext = attrs.field(eq=False, repr=False)
+    logical_date: dt.datetime | None = None
+    cancelled: threading.Event = attrs.field(factory=threading.Event, eq=False, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class AttemptOutcome:
+    """How an attempt ended, as the worker saw it."""
+
+    status: StepStatus
+    outputs: Any = None
+    error: SpineError | None = None
+    execution_id: str | None = None
+    rows_in: int | None = None
+    rows_out: int | None = None
+    rows_rejected: int | None = None
+
+
+def run_attempt(
+    step: Step, context: StepContext, inputs: Mapping[str, Any], params: Mapping[str, Any]
+) -> AttemptOutcome:
+    """Run one attempt of ``step``; failures come back classified, never raised."""
+    try:
+        if step.pipeline is not None:
+            return _run_pipeline(step.pipeline, context, params)
+        outputs = json_safe(step.action(context, inputs, params))  # type: ignore[operator]
+    except Exception as exc:
+        return AttemptOutcome(
+            status=StepStatus.FAILED,
+            error=context.host.classify(exc),
+            execution_id=context.execution.execution_id,
+        )
+    return AttemptOutcome(
+        status=StepStatus.COMPLETED,
+        outputs=outputs,
+        execution_id=context.execution.execution_id,
+        **_row_counts(outputs),
+    )
+
+
+def declared_params(host: Host, pipeline: str) -> frozenset[str]:
+    """The parameter names pipeline ``pipeline`` declares (its ``Params`` fields).
+
+    Workflow defaults and run params are shared by every step; a pipeline step receives only
+    those its pipeline declares (its own step params it receives whole), because pipelines
+    refuse parameters they do not know.
+    """
+    from spine_host.pipelines.registration import pipeline_attributes
+
+    params_cls = pipeline_attributes(host.registries.pipelines.get(pipeline)).Params
+    if params_cls is None or not attrs.has(params_cls):
+        return frozenset()
+    return frozenset(field.name for field in attrs.fields(params_cls))
+
+
+def _run_pipeline(name: str, context: StepContext, params: Mapping[str, Any]) -> AttemptOutcome:
+    from spine_host.pipelines.dispatcher import Dispatcher
+
+    execution = Dispatcher(context.host).run(
+        name, params, context=context.execution, retry_policy=_ONE_ATTEMPT
+    )
+    status = str(getattr(execution.status, "value", execution.status))
+    counts: dict[str, Any] = {name: getattr(execution, name, None) for name in _ROW_COUNTS}
+    if status in ("COMPLETED", "SKIPPED"):  # SKIPPED: the manifest says the work is done
+        return AttemptOutcome(
+            status=StepStatus.COMPLETED,
+            outputs=json_safe(execution.result),
+            execution_id=execution.execution_id,
+            **counts,
+        )
+    error = execution.error or SpineError(
+        f"pipeline {name!r} ended {status}", category=ErrorCategory.INTERNAL
+    )
+    return AttemptOutcome(
+        status=StepStatus.FAILED, error=error, execution_id=execution.execution_id, **counts
+    )
+
+
+def _row_counts(outputs: Any) -> dict[str, Any]:
+    if not isinstance(outputs, Mapping):
+        return {}
+    return {
+        name: value
+        for name in _ROW_COUNTS
+        if isinstance(value := outputs.get(name), int) and not isinstance(value, bool)
+    }
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON can hold it: dates as ISO text, enums by value, attrs as dicts.
+
+    Anything else becomes its ``str()``, so outputs are always storable (and what ``resume``
+    hands to later steps is exactly what was stored).
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if attrs.has(type(value)):
+        return json_safe(attrs.asdict(value, recurse=False))
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(item) for item in value]
+    return str(value)

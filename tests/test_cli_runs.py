@@ -1,0 +1,161 @@
+"""``spine runs list|show|resume|retry|reap`` on SQLite and PostgreSQL history."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from spine_host import hookimpl
+from spine_host.cli.context import CliState
+from spine_host.cli.runs import parse_since, runs_group
+from spine_host.orchestration.runner import WorkflowRunner
+from spine_host.orchestration.workflow import Step, Workflow
+from spine_host.retry import RetryPolicy
+from spine_host.storage import schema
+from spine_host.storage.types import utc_now
+from tests.plugins.workflow_fixtures import make_host, storage_url
+
+__all__ = ["storage_url"]
+
+
+class Flaky:
+    """A plugin with one workflow whose second step fails until ``fixed``."""
+
+    def __init__(self) -> None:
+        self.fixed = False
+        self.workflow = Workflow(
+            "cli.flaky",
+            [
+                Step("prepare", lambda c, i, p: {"ready": True}),
+                Step("fetch", self.fetch, ["prepare"], retry=RetryPolicy(max_attempts=3, delay=0)),
+            ],
+        )
+
+    def fetch(self, context, inputs, params):
+        if not self.fixed:
+            raise ConnectionError("feed unreachable")
+        return {"rows_out": 3}
+
+    @hookimpl
+    def spine_register_workflows(self, register):
+        register(self.workflow)
+
+
+@pytest.fixture
+def flaky():
+    return Flaky()
+
+
+@pytest.fixture
+def host(storage_url, flaky):
+    made = make_host(storage_url, flaky)
+    yield made
+    made.close()
+
+
+def invoke(host, *args: str):
+    state = CliState(config_path=None, host=host)
+    return CliRunner().invoke(runs_group, list(args), obj=state, catch_exceptions=False)
+
+
+def age(host, run_id, delta):
+    host.storage.execute(
+        sa.update(schema.workflow_runs)
+        .where(schema.workflow_runs.c.run_id == run_id)
+        .values(started_at=utc_now() - delta)
+    )
+
+
+def test_list_failed_since_returns_exactly_the_failed_runs_of_the_last_hour(host, flaky) -> None:
+    runner = WorkflowRunner(host)
+    recent = [runner.run("cli.flaky").run_id for _ in range(2)]
+    old = runner.run("cli.flaky").run_id
+    age(host, old, timedelta(hours=2))
+    flaky.fixed = True
+    runner.run("cli.flaky")  # COMPLETED
+
+    result = invoke(host, "list", "--status", "FAILED", "--since", "1h", "--json")
+    assert result.exit_code == 0
+    listed = json.loads(result.output)
+    assert sorted(run["run_id"] for run in listed) == sorted(recent)
+    assert {run["status"] for run in listed} == {"FAILED"}
+    table = invoke(host, "list", "--workflow", "cli.flaky").output
+    assert table.splitlines()[0].split() == [
+        "RUN",
+        "WORKFLOW",
+        "STATUS",
+        "STARTED",
+        "DURATION",
+        "STEPS",
+        "ERROR",
+    ]
+    assert len(table.splitlines()) == 2 + 4
+
+
+def test_show_lists_every_attempt_with_its_error_category(host) -> None:
+    run = WorkflowRunner(host).run("cli.flaky")
+    result = invoke(host, "show", run.run_id)
+    assert result.exit_code == 0
+    assert "status    FAILED" in result.output
+    fetch = [line for line in result.output.splitlines() if line.startswith("fetch")]
+    assert len(fetch) == 3
+    assert all(
+        "FAILED" in line and "[TRANSIENT] ConnectionError: feed unreachable" in line
+        for line in fetch
+    )
+    shown = json.loads(invoke(host, "show", run.run_id, "--json").output)
+    assert [(s["step_name"], s["attempt"], s["error_category"]) for s in shown["steps"]] == [
+        ("prepare", 1, None),
+        ("fetch", 1, "TRANSIENT"),
+        ("fetch", 2, "TRANSIENT"),
+        ("fetch", 3, "TRANSIENT"),
+    ]
+    missing = invoke(host, "show", "no-such-run")
+    assert missing.exit_code == 1
+    assert "no workflow run 'no-such-run'" in missing.output
+
+
+def test_resume_finishes_the_run_in_place_and_retry_makes_a_linked_one(host, flaky) -> None:
+    failed = WorkflowRunner(host).run("cli.flaky")
+    still = invoke(host, "resume", failed.run_id)
+    assert still.exit_code == 1  # still broken: the run fails again
+    flaky.fixed = True
+    resumed = invoke(host, "resume", failed.run_id, "--json")
+    assert resumed.exit_code == 0, resumed.output
+    run = json.loads(resumed.output)
+    assert run["run_id"] == failed.run_id
+    assert run["status"] == "COMPLETED"
+    assert [s["step_name"] for s in run["steps"]].count("prepare") == 1
+
+    retried = invoke(host, "retry", failed.run_id, "--json")
+    assert retried.exit_code == 0
+    assert json.loads(retried.output)["parent_run_id"] == failed.run_id
+
+
+def test_reap_marks_silent_runs_crashed(host) -> None:
+    host.storage.execute(
+        sa.insert(schema.workflow_runs).values(
+            run_id="silent-run",
+            workflow="cli.flaky",
+            status="RUNNING",
+            heartbeat_at=utc_now() - timedelta(minutes=5),
+            started_at=utc_now(),
+        )
+    )
+    spared = invoke(host, "reap", "--stale-after", "10m")
+    assert "0 run(s) marked CRASHED" in spared.output
+    result = invoke(host, "reap", "--stale-after", "60s")
+    assert result.exit_code == 0
+    assert "CRASHED silent-run cli.flaky" in result.output
+    listed = json.loads(invoke(host, "list", "--status", "crashed", "--json").output)
+    assert [run["run_id"] for run in listed] == ["silent-run"]
+
+
+def test_bad_durations_are_usage_errors(host) -> None:
+    assert invoke(host, "list", "--since", "yesterday").exit_code == 2
+    assert invoke(host, "reap", "--stale-after", "soon").exit_code == 2
+    assert parse_since("2025-12-26T06:00").isoformat() == "2025-12-26T06:00:00+00:00"
