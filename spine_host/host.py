@@ -143,6 +143,12 @@ class Host:
             raise ConfigError(f"no source named {name!r} in [sources]; configured: {known}")
         cls = self.registries.sources.get(table.type)
         config = self._structure_options(cls, table.options, f"sources.{name}")
+        # A source that needs the host (the database source opens a storage URL) builds itself
+        # through a from_host(host, name, config) classmethod; the others from name and config.
+        from_host = getattr(cls, "from_host", None)
+        if from_host is not None:
+            built: Source = from_host(self, name, config)
+            return built
         instance: Source = cls(name, config)  # type: ignore[call-arg]
         return instance
 

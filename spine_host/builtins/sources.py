@@ -1,7 +1,7 @@
-"""Builtin source types: ``file``.
+"""Builtin source types: ``file`` and ``database``.
 
-``spine_host.sources.file`` imports pyarrow only inside its methods, so registering the class
-here keeps ``spine --help`` free of pyarrow.
+Both modules import pyarrow and SQLAlchemy only inside their methods, so registering the classes
+here keeps ``spine --help`` free of them.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from spine_host.plugins import hookimpl
+from spine_host.sources.database import DatabaseSource
 from spine_host.sources.file import FileSource
 
 if TYPE_CHECKING:
@@ -18,5 +19,6 @@ if TYPE_CHECKING:
 
 @hookimpl
 def spine_register_sources(register: Register[type[Source]]) -> None:
-    """Provide the ``file`` source."""
+    """Provide the ``file`` and ``database`` sources."""
     register("file", FileSource)
+    register("database", DatabaseSource)
