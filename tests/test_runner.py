@@ -294,6 +294,13 @@ def test_pipeline_steps_run_through_the_dispatcher_with_lineage(storage_url) -> 
 
         with pytest.raises(SpineError, match=r"no step takes param\(s\) regoin"):
             WorkflowRunner(host).run(workflow, {"regoin": "eu"})
+        # A value a step's pipeline refuses fails the call before any run is recorded.
+        runs_before = len(WorkflowHistoryRepository(host.storage).list_runs(limit=1000))
+        bad = Workflow("pipes_bad", [Step("extract", "wf.extract", params={"rows": "ten"})])
+        with pytest.raises(SpineError, match=r"step 'extract'.*rows") as refused:
+            WorkflowRunner(host).run(bad)
+        assert refused.value.category is ErrorCategory.VALIDATION
+        assert len(WorkflowHistoryRepository(host.storage).list_runs(limit=1000)) == runs_before
         missing = Workflow("pipes_missing", [Step("x", "wf.nowhere")])
         with pytest.raises(SpineError, match=r"x -> wf.nowhere") as caught:
             WorkflowRunner(host).run(missing)

@@ -93,8 +93,15 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
 def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bool) -> None:
-    """Run workflow NAME and wait for it; exit 1 unless it COMPLETED."""
-    run = _runner(state).run(name, parse_params(params))
+    """Run workflow NAME and wait for it; exit 1 unless it COMPLETED, 2 for bad params."""
+    try:
+        run = _runner(state).run(name, parse_params(params))
+    except SpineError as exc:
+        # run() raises only before a run exists: bad params are a usage error.
+        if exc.category is not ErrorCategory.VALIDATION:
+            raise
+        click.echo(f"error: {state.host().redactor.redact(exc.message)}", err=True)
+        click.get_current_context().exit(EXIT_USAGE)
     emit_run(run, as_json=as_json)
 
 

@@ -33,6 +33,7 @@ from spine_host.orchestration.steps import (
     StepContext,
     declared_params,
     json_safe,
+    pipeline_step_params,
     run_attempt,
 )
 from spine_host.orchestration.workflow import Branch, OnFailure, Step, Workflow
@@ -237,10 +238,7 @@ class RunLoop:
             return params
         if step.pipeline not in self._declared:
             self._declared[step.pipeline] = declared_params(self.host, step.pipeline)
-        declared = self._declared[step.pipeline]
-        return {
-            name: value for name, value in params.items() if name in declared or name in step.params
-        }
+        return pipeline_step_params(params, step.params, self._declared[step.pipeline])
 
     def _decide(self, name: str, outcome: KeptStep) -> None:
         """Record a step's final state and release the steps that were waiting only for it."""

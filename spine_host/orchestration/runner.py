@@ -37,7 +37,7 @@ from spine_host.orchestration.heartbeat import (
 )
 from spine_host.orchestration.history import WorkflowHistoryRepository
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus, WorkflowRun
-from spine_host.orchestration.steps import declared_params, json_safe
+from spine_host.orchestration.steps import declared_params, json_safe, pipeline_step_params
 from spine_host.orchestration.workflow import Workflow
 from spine_host.storage.types import utc_now
 
@@ -287,13 +287,33 @@ class WorkflowRunner:
             )
 
     def _check_params(self, workflow: Workflow, params: Mapping[str, Any]) -> None:
-        """Refuse run params no step can take (a typo would otherwise vanish silently)."""
-        if any(step.pipeline is None for step in workflow.steps):
-            return  # callables accept any params
+        """Refuse a run whose params cannot work, before anything runs or is recorded.
+
+        Run params no step takes are refused (a typo would otherwise vanish silently), and each
+        pipeline step's params are structured now, so a bad value (a Saturday where a Friday is
+        needed) fails the command instead of the run's first step.
+        """
+        from spine_host.pipelines.params import structure_params
+        from spine_host.pipelines.registration import pipeline_attributes
+
         accepted: set[str] = set()
         for step in workflow.steps:
-            assert step.pipeline is not None
-            accepted |= declared_params(self.host, step.pipeline)
+            if step.pipeline is None:
+                continue
+            declared = declared_params(self.host, step.pipeline)
+            accepted |= declared
+            values = pipeline_step_params(workflow.params_for(step, params), step.params, declared)
+            pipeline = self.host.registries.pipelines.get(step.pipeline)
+            try:
+                structure_params(step.pipeline, pipeline_attributes(pipeline).Params, values)
+            except SpineError as exc:
+                raise SpineError(
+                    f"workflow {workflow.name!r}, step {step.name!r}: {exc.message}",
+                    category=exc.category,
+                    cause=exc,
+                ) from exc
+        if any(step.pipeline is None for step in workflow.steps):
+            return  # callables accept any params
         unknown = sorted(set(params) - accepted)
         if unknown:
             raise SpineError(

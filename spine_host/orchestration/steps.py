@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from spine_host.orchestration.workflow import Step
     from spine_host.pipelines.context import ExecutionContext
 
-__all__ = ["AttemptOutcome", "StepContext", "declared_params", "json_safe", "run_attempt"]
+__all__ = [
+    "AttemptOutcome",
+    "StepContext",
+    "declared_params",
+    "json_safe",
+    "pipeline_step_params",
+    "run_attempt",
+]
 
 _ROW_COUNTS = ("rows_in", "rows_out", "rows_rejected")
 _ONE_ATTEMPT = RetryPolicy(max_attempts=1)
@@ -107,6 +114,15 @@ def declared_params(host: Host, pipeline: str) -> frozenset[str]:
     if params_cls is None or not attrs.has(params_cls):
         return frozenset()
     return frozenset(field.name for field in attrs.fields(params_cls))
+
+
+def pipeline_step_params(
+    params: Mapping[str, Any], step_params: Mapping[str, Any], declared: frozenset[str]
+) -> dict[str, Any]:
+    """What a pipeline step receives: the merged ``params`` it declares, and all its own."""
+    return {
+        name: value for name, value in params.items() if name in declared or name in step_params
+    }
 
 
 def _run_pipeline(name: str, context: StepContext, params: Mapping[str, Any]) -> AttemptOutcome:

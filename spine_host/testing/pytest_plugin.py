@@ -1,6 +1,7 @@
 """pytest fixtures every spine test suite gets by installing spine-host (``pytest11`` entry point).
 
-- ``spine_host``: a Host with builtins only, no entry points, on an in-memory SQLite database;
+- ``spine_host``: a Host with builtins only, no entry points, on an in-memory SQLite database
+  with spine's tables created;
 - ``postgres_url``: the URL of a fresh, empty PostgreSQL database for this test session (skipped
   with its reason when no server answers, failed instead under ``SPINE_REQUIRE_POSTGRES=1``).
 """
@@ -34,8 +35,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def spine_host() -> Iterator[Host]:
-    """A host with builtins only (no installed plugins) on an in-memory SQLite database."""
+    """A host with builtins only (no installed plugins) on a migrated in-memory SQLite database."""
+    from spine_host.storage import migrations
+
     host = Host(load_entrypoints=False, storage_url="sqlite://", environ={})
+    migrations.upgrade(host.storage)
     try:
         yield host
     finally:
