@@ -133,13 +133,153 @@ def test_declared_types_are_applied(tmp_path: Path) -> None:
     assert batch.schema.field("amount").type == pa.decimal128(10, 2)
 
 
-def test_a_value_that_does_not_fit_its_type_fails_as_parse(tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.csv", "id\n1\nnot a number\n")
-    result = file_source(path, types={"id": "int64"}).fetch()
-    assert not result.ok
-    assert result.error is not None
-    assert result.error.category is ErrorCategory.PARSE
-    assert "not a number" in result.error.message
+OTC_HEADER = "week_ending|tier|symbol|trade_count"
+OTC_TYPES = {"week_ending": "date32", "trade_count": "int64"}
+
+
+def test_values_that_do_not_fit_their_types_are_rejects_and_the_rest_loads(
+    tmp_path: Path,
+) -> None:
+    lines = [OTC_HEADER, *GOOD[:2], "2025-12-26|NMS_TIER_1|AAPL|not-a-number", GOOD[2]]
+    lines += ["2025-13-45|OTC|BADD|5", GOOD[3]]
+    path = write(tmp_path / "week.psv", "\n".join(lines) + "\n")
+    source = file_source(path, types=OTC_TYPES)
+
+    result = source.fetch()
+
+    assert result.ok, result.error
+    assert [(r.line_number, r.raw, r.reason_code, r.reason) for r in result.rejects] == [
+        (
+            4,
+            "2025-12-26|NMS_TIER_1|AAPL|not-a-number",
+            "BAD_VALUE",
+            "column trade_count: 'not-a-number' is not a valid int64",
+        ),
+        (
+            6,
+            "2025-13-45|OTC|BADD|5",
+            "BAD_VALUE",
+            "column week_ending: '2025-13-45' is not a valid date32",
+        ),
+    ]
+    expected = [
+        {"week_ending": dt.date(2025, 12, 26), "tier": tier, "symbol": symbol, "trade_count": n}
+        for tier, symbol, n in [
+            ("NMS_TIER_1", "AAPL", 1000),
+            ("NMS_TIER_1", "MSFT", 2000),
+            ("NMS_TIER_2", "ZZZ", 30),
+            ("OTC", "ABCD", 4),
+        ]
+    ]
+    assert result.rows() == expected
+    assert result.table is not None
+    assert result.table.schema.field("trade_count").type == pa.int64()
+    assert result.metadata is not None
+    assert result.metadata.extra["rejects"] == 2
+    assert list(source.stream()) == expected
+    batches = list(source.batches())
+    assert [row for batch in batches for row in batch.to_pylist()] == expected
+    assert {batch.schema.field("week_ending").type for batch in batches} == {pa.date32()}
+
+
+def test_a_wrong_width_row_and_a_bad_value_are_both_reported(tmp_path: Path) -> None:
+    lines = [OTC_HEADER, GOOD[0], "2025-12-26|OTC|SHORT", GOOD[1], "2025-12-26|OTC|X|12x", GOOD[2]]
+    path = write(tmp_path / "week.psv", "\n".join(lines) + "\n")
+
+    result = file_source(path, types=OTC_TYPES).fetch()
+
+    assert [(r.line_number, r.reason_code, r.raw) for r in result.rejects] == [
+        (3, "COLUMN_COUNT", "2025-12-26|OTC|SHORT"),
+        (5, "BAD_VALUE", "2025-12-26|OTC|X|12x"),
+    ]
+    assert [row["symbol"] for row in result.rows()] == ["AAPL", "MSFT", "ZZZ"]
+
+
+def test_bad_values_in_a_gzipped_file_are_rejects(tmp_path: Path) -> None:
+    path = tmp_path / "week.psv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as stream:
+        stream.write(f"{OTC_HEADER}\n{GOOD[0]}\n2025-12-26|OTC|X|many\n{GOOD[1]}\n")
+
+    result = file_source(path, types=OTC_TYPES).fetch()
+
+    assert [(r.line_number, r.raw) for r in result.rejects] == [(3, "2025-12-26|OTC|X|many")]
+    assert [row["trade_count"] for row in result.rows()] == [1000, 2000]
+
+
+def test_a_bad_value_after_many_blocks_keeps_every_row_once_and_lines_right(
+    tmp_path: Path,
+) -> None:
+    # Blocks before the bad value were already yielded typed when pyarrow fails; the casting
+    # read must not repeat them, nor report the wrong-width rows a second time.
+    lines = ["n,word,day"] + [f"{n},w{n},2025-01-02" for n in range(1, 20001)]
+    lines[3000] = "broken"  # line 3001
+    lines[12000] = '12000,"two\nlines",2025-01-02'  # lines 12001-12002
+    lines[15000] = "15000,w15000,someday"  # line 15002
+    lines[16000] = "16000,w16000,,extra"  # line 16002
+    lines[18000] = "lots,w18000,2025-01-02"  # line 18002
+    path = write(tmp_path / "big.csv", "\n".join(lines) + "\n")
+    source = file_source(path, block_size=4096, types={"n": "int32", "day": "date32"})
+
+    result = source.fetch()
+
+    assert [(r.line_number, r.reason_code, r.raw) for r in result.rejects] == [
+        (3001, "COLUMN_COUNT", "broken"),
+        (15002, "BAD_VALUE", "15000,w15000,someday"),
+        (16002, "COLUMN_COUNT", "16000,w16000,,extra"),
+        (18002, "BAD_VALUE", "lots,w18000,2025-01-02"),
+    ]
+    numbers = result.table.column("n").to_pylist() if result.table is not None else []
+    assert numbers == [n for n in range(1, 20001) if n not in (3000, 15000, 16000, 18000)]
+    assert result.rows()[11998]["word"] == "two\nlines"
+    assert sum(batch.num_rows for batch in source.batches()) == len(numbers)
+
+
+def test_a_word_in_a_column_inferred_as_numbers_is_a_reject(tmp_path: Path) -> None:
+    lines = ["n,word"] + [f"{n},w{n}" for n in range(1, 5001)]
+    lines[4000] = "many,w4000"  # line 4001, far past the block pyarrow inferred int64 from
+    path = write(tmp_path / "inferred.csv", "\n".join(lines) + "\n")
+
+    result = file_source(path, block_size=4096).fetch()
+
+    [reject] = result.rejects
+    assert (reject.line_number, reject.reason_code) == (4001, "BAD_VALUE")
+    assert reject.reason.startswith("column n: 'many' is not a valid int64 (the type pyarrow")
+    assert result.row_count == 4999
+
+
+def test_after_a_bad_value_nulls_and_padding_read_as_on_a_clean_file(tmp_path: Path) -> None:
+    body = ["id,amount,price,day,flag", "1, 12 ,2.5,2025-01-02,true", "2,,NA, 2025-01-03,"]
+    body += ["3,N/A,null,,false"]
+    clean = write(tmp_path / "clean.csv", "\n".join(body) + "\n")
+    dirty = write(tmp_path / "dirty.csv", "\n".join([*body, "4,x,1.0,2025-01-04,true"]) + "\n")
+    types = {"amount": "int64", "price": "float64", "day": "date32", "flag": "bool"}
+
+    expected = file_source(clean, types=types).fetch()
+    result = file_source(dirty, types=types).fetch()
+
+    assert expected.rejects == []
+    assert [r.line_number for r in result.rejects] == [5]
+    assert result.rows() == expected.rows()
+    assert result.rows()[1] == {
+        "id": 2,
+        "amount": None,
+        "price": None,
+        "day": dt.date(2025, 1, 3),
+        "flag": None,
+    }
+
+
+def test_stream_skips_bad_values_and_logs_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [OTC_HEADER, GOOD[0], "2025-12-26|OTC|X|x", "2025-12-26|OTC|Y|y", GOOD[1]]
+    path = write(tmp_path / "week.psv", "\n".join(lines) + "\n")
+    with caplog.at_level("WARNING", logger="spine_host.sources.file"):
+        rows = list(file_source(path, types=OTC_TYPES).stream())
+    assert [row["symbol"] for row in rows] == ["AAPL", "MSFT"]
+    [record] = caplog.records
+    assert "skipped 2" in record.getMessage()
+    assert "line 3" in record.getMessage()
 
 
 def test_no_header_with_given_columns_and_overrides(tmp_path: Path) -> None:
@@ -209,6 +349,35 @@ def test_jsonl_rejects_bad_lines_with_their_numbers(tmp_path: Path) -> None:
         (2, '{"id": 2,'),
         (4, '"text"'),
         (5, '{"id": "three"}'),
+    ]
+
+
+def test_jsonl_values_that_do_not_fit_declared_types_are_rejects(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "trades.jsonl",
+        '{"id": 1, "day": "2025-01-02"}\n{"id": "two", "day": "2025-01-02"}\n'
+        '{"id": 3, "day": "2025-13-45"}\n{"id": 4, "day": "2025-01-05"}\n',
+    )
+
+    result = file_source(path, types={"id": "int64", "day": "date32"}).fetch()
+
+    assert result.rows() == [
+        {"id": 1, "day": dt.date(2025, 1, 2)},
+        {"id": 4, "day": dt.date(2025, 1, 5)},
+    ]
+    assert [(r.line_number, r.reason_code, r.reason, r.raw) for r in result.rejects] == [
+        (
+            2,
+            "BAD_VALUE",
+            "column id: 'two' is not a valid int64",
+            '{"id": "two", "day": "2025-01-02"}',
+        ),
+        (
+            3,
+            "BAD_VALUE",
+            "column day: '2025-13-45' is not a valid date32",
+            '{"id": 3, "day": "2025-13-45"}',
+        ),
     ]
 
 

@@ -19,6 +19,12 @@ Options (all but ``path`` optional):
   records in a JSON document (``"data"`` for ``{"data": [...]}``);
 - ``block_size``: bytes pyarrow parses at a time (memory per reader stays about this size).
 
+Malformed rows become rejects with their 1-based line number and raw text, and the other rows
+still load: ``COLUMN_COUNT`` for a row with the wrong number of fields, ``BAD_VALUE`` for a
+value that does not fit its column's type (``column trade_count: 'x' is not a valid int64``),
+``INVALID_JSON`` for a JSONL line that is not a JSON object. ``fetch()`` returns them;
+``stream()`` and ``batches()`` skip those rows and log a warning once per read.
+
 A glob reads its matches in sorted order; each reject names its file in ``locator``. Relative
 paths are relative to the working directory. ``fetch(params={"path": ...})`` reads another path
 with the same options.

@@ -1,6 +1,7 @@
 """Reading one file of each supported format as a stream of Arrow batches, with rejects.
 
-Delimited files and Parquet are read here; JSON and JSONL in :mod:`spine_host.sources.file_json`.
+Parquet is read here; CSV, PSV and TSV in :mod:`spine_host.sources.file_delimited`; JSON and
+JSONL in :mod:`spine_host.sources.file_json`.
 
 Every reader holds at most one block of the file in memory (CSV: pyarrow's streaming reader;
 JSONL: chunks of whole lines; Parquet: one row group at a time), except whole-document JSON,
@@ -11,11 +12,9 @@ Malformed input becomes a :class:`Reject` handed to ``on_reject``; the good rows
 
 from __future__ import annotations
 
-import csv
-import gzip
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -97,7 +96,9 @@ def read_batches(
     """Yield the rows of one file as record batches of at most ``batch_size`` rows."""
     fmt = format_of(path, spec.format)
     if fmt in DELIMITED_FORMATS:
-        batches = _delimited_batches(path, fmt, spec, on_reject)
+        from spine_host.sources.file_delimited import delimited_batches
+
+        batches = delimited_batches(path, fmt, spec, on_reject)
     elif fmt == "jsonl":
         from spine_host.sources.file_json import jsonl_batches
 
@@ -174,115 +175,6 @@ def arrow_type(name: str) -> pa.DataType:
     return decimal(int(precision), int(scale))
 
 
-# -- CSV, PSV, TSV ---------------------------------------------------------------------------------
-
-
-def _delimited_batches(
-    path: str, fmt: str, spec: ReadSpec, on_reject: OnReject
-) -> Iterator[pa.RecordBatch]:
-    import pyarrow.csv as pacsv
-
-    delimiter = spec.delimiter or DELIMITED_FORMATS[fmt]
-    quote = spec.quote or None
-    # pyarrow numbers bad rows by record (header = 1, blank lines skipped); the locator turns
-    # those numbers into physical line numbers, reading the file only when a row is bad.
-    locator = _LineLocator(path, delimiter, quote, spec.encoding)
-    bad_rows: list[tuple[int, str, str]] = []
-
-    def invalid_row(row: Any) -> str:
-        reason = f"expected {row.expected_columns} columns, found {row.actual_columns}"
-        bad_rows.append((row.number, row.text, reason))
-        return "skip"
-
-    # use_threads=False: only a single-threaded reader knows the number of a bad row.
-    read_options = pacsv.ReadOptions(
-        use_threads=False,
-        block_size=spec.block_size,
-        column_names=list(spec.columns) if not spec.header and spec.columns else None,
-        autogenerate_column_names=not spec.header and not spec.columns,
-        encoding=spec.encoding,
-    )
-    parse_options = pacsv.ParseOptions(
-        delimiter=delimiter,
-        quote_char=quote if quote is not None else False,
-        invalid_row_handler=invalid_row,
-    )
-    convert_options = pacsv.ConvertOptions(column_types=dict(spec.types))
-
-    def report_bad_rows() -> None:
-        for number, text, reason in bad_rows:
-            on_reject(
-                Reject(
-                    reason=reason,
-                    raw=text,
-                    line_number=locator.line_of_record(number),
-                    locator=path,
-                    reason_code="COLUMN_COUNT",
-                )
-            )
-        bad_rows.clear()
-
-    try:
-        with pacsv.open_csv(path, read_options, parse_options, convert_options) as reader:
-            for batch in reader:
-                report_bad_rows()
-                yield batch
-        report_bad_rows()
-    except arrow_invalid() as exc:
-        raise SpineError(
-            f"{path}: {exc}", category=ErrorCategory.PARSE, context={"path": path}, cause=exc
-        ) from exc
-    finally:
-        locator.close()
-
-
-class _LineLocator:
-    """Maps pyarrow's record numbers to 1-based physical line numbers of the file.
-
-    Records and lines differ when blank lines are skipped or a quoted value spans lines, so
-    the file is read again with the csv module, once, only as far as the last bad record.
-    """
-
-    def __init__(self, path: str, delimiter: str, quote: str | None, encoding: str) -> None:
-        self._path = path
-        self._delimiter = delimiter
-        self._quote = quote
-        self._encoding = encoding
-        self._file: IO[str] | None = None
-        self._reader: Any = None
-        self._record = 0
-
-    def line_of_record(self, number: int | None) -> int | None:
-        """The line where record ``number`` (1-based, blank lines not counted) starts."""
-        if number is None:
-            return None
-        if self._reader is None:
-            self._file = _open_text(self._path, self._encoding)
-            self._reader = csv.reader(
-                self._file,
-                delimiter=self._delimiter,
-                quotechar=self._quote,
-                quoting=csv.QUOTE_MINIMAL if self._quote else csv.QUOTE_NONE,
-            )
-        if number <= self._record:
-            return None  # numbers only grow; a repeat means we cannot tell
-        start = None
-        while self._record < number:
-            start = self._reader.line_num + 1
-            try:
-                fields = next(self._reader)
-            except (StopIteration, csv.Error):
-                return None
-            if fields:  # the csv module yields [] for a blank line; pyarrow skips it
-                self._record += 1
-        return start
-
-    def close(self) -> None:
-        """Release the file, if it was opened."""
-        if self._file is not None:
-            self._file.close()
-
-
 # -- Parquet ---------------------------------------------------------------------------------------
 
 
@@ -303,12 +195,6 @@ def _parquet_batches(path: str, spec: ReadSpec, batch_size: int) -> Iterator[pa.
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-def _open_text(path: str, encoding: str) -> IO[str]:
-    if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
 
 
 def arrow_invalid() -> type[Exception]:

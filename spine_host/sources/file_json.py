@@ -1,8 +1,9 @@
 """Reading JSON-lines files and JSON documents as Arrow batches, with rejects.
 
 JSONL is read in chunks of whole lines (memory stays flat); a chunk pyarrow rejects is parsed
-again line by line so one bad line becomes a reject with its line number. A JSON document has no
-record boundaries and is read whole: use JSONL for large data.
+again line by line so one bad line becomes a reject with its line number: ``INVALID_JSON`` for a
+line that is not a JSON object, ``BAD_VALUE`` for a value that does not fit its column's type.
+A JSON document has no record boundaries and is read whole: use JSONL for large data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.sources.file_casting import bad_value_reason
 from spine_host.sources.file_formats import OnReject, ReadSpec, arrow_invalid
 from spine_host.sources.result import Reject
 
@@ -123,13 +125,14 @@ class _JsonChunkParser:
     def parse(self, lines: list[bytes], first_line: int | None) -> Iterator[pa.RecordBatch]:
         """Yield the batches of ``lines``; ``first_line`` is the number of ``lines[0]``."""
         try:
-            table = self._read(b"".join(lines))
+            read = self._read(b"".join(lines))
+            table: pa.Table | None = self._cast(read)
         except arrow_invalid():
             table = self._read_line_by_line(lines, first_line)
-        if table is None:
-            return
-        self._remember_schema(table)
-        yield from self._cast(table).to_batches()
+        else:
+            self._remember_schema(read)
+        if table is not None:
+            yield from table.to_batches()
 
     def _read(self, data: bytes) -> pa.Table:
         import pyarrow.json as pajson
@@ -149,18 +152,23 @@ class _JsonChunkParser:
         for offset, line in enumerate(lines):
             if not line.strip():
                 continue
-            reason = None
+            reason, code = None, "INVALID_JSON"
             try:
                 value = json.loads(line)
+            except ValueError as exc:
+                reason = str(exc)
+            else:
                 if not isinstance(value, dict):
                     reason = f"a JSON {type(value).__name__}, not an object"
                 else:
-                    table = self._read(line)
-                    # Later lines must match the types of the first good one, as in a chunk.
-                    self._remember_schema(table)
-                    good.append(self._cast(table))
-            except ValueError as exc:  # json.JSONDecodeError and pa.ArrowInvalid
-                reason = str(exc)
+                    try:
+                        read = self._read(line)
+                        good.append(self._cast(read))
+                    except pa.ArrowInvalid as exc:
+                        reason, code = self._bad_value_reason(value) or str(exc), "BAD_VALUE"
+                    else:
+                        # Later lines must match the types of the first good one, as in a chunk.
+                        self._remember_schema(read)
             if reason is not None:
                 self._on_reject(
                     Reject(
@@ -168,12 +176,33 @@ class _JsonChunkParser:
                         raw=line.decode("utf-8", "replace").rstrip("\r\n"),
                         line_number=first_line + offset if first_line is not None else None,
                         locator=self._path,
-                        reason_code="INVALID_JSON",
+                        reason_code=code,
                     )
                 )
         if not good:
             return None
-        return self._uncast(pa.concat_tables(good, promote_options="permissive"))
+        return pa.concat_tables(good, promote_options="permissive")
+
+    def _bad_value_reason(self, record: dict[str, Any]) -> str | None:
+        """Which value of a well-formed ``record`` does not fit its column's type, if any."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for field in self._schema:
+            value = record.get(field.name)
+            if value is None:
+                continue
+            kind = self._casts.get(field.name, field.type)
+            try:
+                if field.name in self._casts:
+                    if not isinstance(value, str):
+                        raise TypeError
+                    pc.cast(pa.array([value]), kind)
+                else:
+                    pa.array([value], type=kind)
+            except (TypeError, OverflowError, pa.ArrowException):
+                return bad_value_reason(field.name, value, kind)
+        return None
 
     def _remember_schema(self, table: pa.Table) -> None:
         import pyarrow as pa
@@ -190,17 +219,6 @@ class _JsonChunkParser:
             index = table.schema.get_field_index(name)
             if index >= 0 and table.schema.field(index).type != kind:
                 table = table.set_column(index, name, pc.cast(table.column(index), kind))
-        return table
-
-    def _uncast(self, table: pa.Table) -> pa.Table:
-        # Per-line tables were cast already; turn cast columns back to strings so parse()
-        # casts every chunk the same way.
-        import pyarrow as pa
-
-        for name in self._casts:
-            index = table.schema.get_field_index(name)
-            if index >= 0:
-                table = table.set_column(index, name, table.column(index).cast(pa.string()))
         return table
 
 

@@ -128,6 +128,7 @@ class _DictChunker:
         self.columns = [str(name) for name in row]
         self.to_tuple = _getter(self.columns)
 
+
 def arrow_row_slices(batch: pa.RecordBatch, chunk_size: int) -> Iterator[RowChunk]:
     """A record batch as row tuples, ``chunk_size`` rows at a time (Arrow types to Python)."""
     names = list(batch.schema.names)
