@@ -1,0 +1,40 @@
+"""spine-otc: an example domain plugin, written the way a data team would write theirs.
+
+Weekly OTC (over-the-counter) trading volume by venue: three pipelines and the workflow that
+chains them, with sample data for three weeks (one file holds two malformed lines).
+
+    spine db upgrade
+    spine workflows run otc.weekly_refresh -p week_ending=2025-12-26
+    spine runs list
+
+The entry module imports only the standard library and spine_host; the pipelines' modules load
+when the host asks for them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from spine_host import hookimpl
+
+if TYPE_CHECKING:
+    from spine_host.registry import Register, RegisterNamed
+
+__all__ = ["spine_register_pipelines", "spine_register_workflows"]
+
+
+@hookimpl
+def spine_register_pipelines(register: Register[object]) -> None:
+    """Provide ``otc.ingest_week``, ``otc.check_week`` and ``otc.summarize_week``."""
+    from spine_host.pipelines import register_all
+    from spine_otc import pipelines
+
+    register_all(register, pipelines)
+
+
+@hookimpl
+def spine_register_workflows(register: RegisterNamed[object]) -> None:
+    """Provide ``otc.weekly_refresh``: ingest, check, summarize."""
+    from spine_otc.workflow import weekly_refresh
+
+    register(weekly_refresh)
