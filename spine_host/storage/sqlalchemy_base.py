@@ -200,18 +200,10 @@ class SqlAlchemyAdapter:
         not by the data.
         """
         target = self._table(table)
-        inserted = 0
         with self.errors_classified(), self._transaction(write=True) as connection:
-            for chunk in chunk_rows(rows, self.chunk_size):
-                if isinstance(chunk, RowChunk):
-                    self._check_columns(target, chunk.columns)
-                    inserted += self._bulk_insert_rows(
-                        connection, target, chunk.columns, chunk.rows
-                    )
-                else:
-                    self._check_columns(target, list(chunk.schema.names))
-                    inserted += self._bulk_insert_arrow(connection, target, chunk)
-        return inserted
+            return self._insert_chunks(
+                connection, target, self._checked_chunks(target, chunk_rows(rows, self.chunk_size))
+            )
 
     def upsert(self, table: str, rows: Sequence[Row], key: Sequence[str]) -> int:
         """Insert rows, updating those whose ``key`` columns already exist; return the count."""
@@ -319,6 +311,33 @@ class SqlAlchemyAdapter:
         with self._tables_lock:
             self._tables[name] = table
         return table
+
+    def _insert_chunks(
+        self,
+        connection: sa.Connection,
+        table: sa.Table,
+        chunks: Iterator[RowChunk | pa.RecordBatch],
+    ) -> int:
+        """Insert every chunk of one ``bulk_insert`` call; return the row count.
+
+        The default inserts chunk by chunk; a dialect may stream consecutive chunks through one
+        bulk operation (PostgreSQL: one COPY, so the server works while the client converts).
+        """
+        inserted = 0
+        for chunk in chunks:
+            if isinstance(chunk, RowChunk):
+                inserted += self._bulk_insert_rows(connection, table, chunk.columns, chunk.rows)
+            else:
+                inserted += self._bulk_insert_arrow(connection, table, chunk)
+        return inserted
+
+    def _checked_chunks(
+        self, table: sa.Table, chunks: Iterator[RowChunk | pa.RecordBatch]
+    ) -> Iterator[RowChunk | pa.RecordBatch]:
+        for chunk in chunks:
+            names = chunk.columns if isinstance(chunk, RowChunk) else list(chunk.schema.names)
+            self._check_columns(table, names)
+            yield chunk
 
     def _bulk_insert_rows(
         self,

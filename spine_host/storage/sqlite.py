@@ -181,8 +181,10 @@ def classify_sqlite_error(exc: BaseException, *, where: str = "sqlite") -> Spine
 
 def _on_begin(connection: sa.Connection) -> None:
     # Blocks that may write take the write lock at BEGIN, where the busy timeout applies.
-    write = connection.get_execution_options().get("spine_write", True)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # A read outside a block is one statement, which SQLite already runs as its own read
+    # transaction: no BEGIN/COMMIT round trip for it.
+    if connection.get_execution_options().get("spine_write", True):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _in_memory(url: str) -> bool:

@@ -10,14 +10,16 @@ taxonomy with the server named and the password redacted. Upserts use the base's
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy
 
 from spine_host.errors import ConfigError, SpineError
 from spine_host.redaction import redact_url
+from spine_host.storage.bulk import RowChunk
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 from spine_host.storage.types import JsonDocument, UtcDateTime
 from spine_postgres.copy import CopyPlan, arrow_rows, copy_rows, plan_copy
@@ -73,37 +75,76 @@ class PostgresAdapter(SqlAlchemyAdapter):
         # ``options`` were validated into ``self._settings``; build from the typed form.
         return sqlalchemy.create_engine(url, **self._settings.engine_arguments())
 
-    def _bulk_insert_rows(
+    def _insert_chunks(
         self,
         connection: sqlalchemy.Connection,
         table: sqlalchemy.Table,
-        columns: list[str],
-        rows: list[tuple[Any, ...]],
+        chunks: Iterator[RowChunk | pa.RecordBatch],
     ) -> int:
+        """Stream each run of row chunks sharing one column list through a single COPY.
+
+        One COPY per chunk would wait at every chunk's end for the server to finish it; one COPY
+        for the run lets the server work while the client converts the next rows.
+        """
+        inserted = 0
+        # Lazily: a run's chunks are produced as COPY consumes them, so memory stays bounded.
+        for (kind, _), run in itertools.groupby(chunks, key=_run_key):
+            if kind == "arrow":
+                batches = (chunk for chunk in run if not isinstance(chunk, RowChunk))
+                inserted += self._copy_arrow_batches(connection, table, batches)
+            else:
+                row_chunks = (chunk for chunk in run if isinstance(chunk, RowChunk))
+                inserted += self._copy_row_chunks(connection, table, row_chunks)
+        return inserted
+
+    def _copy_arrow_batches(
+        self,
+        connection: sqlalchemy.Connection,
+        table: sqlalchemy.Table,
+        batches: Iterator[pa.RecordBatch],
+    ) -> int:
+        first = next(batches)
+        columns = list(first.schema.names)
+        plan = self._copy_plan(connection, table, columns)
+        if plan is None or _client_defaults(table, columns) != {}:
+            # Columns COPY cannot write, or Python-side defaults to fill: the generic path.
+            return sum(
+                super(PostgresAdapter, self)._bulk_insert_arrow(connection, table, batch)
+                for batch in itertools.chain([first], batches)
+            )
+        # Batches of one schema declare the same wire types: the first batch's serve them all.
+        types, first_rows = arrow_rows(first, plan, self.chunk_size)
+        rest = (row for batch in batches for row in arrow_rows(batch, plan, self.chunk_size)[1])
+        return self._copy(connection, table, plan, itertools.chain(first_rows, rest), types)
+
+    def _copy_row_chunks(
+        self,
+        connection: sqlalchemy.Connection,
+        table: sqlalchemy.Table,
+        chunks: Iterator[RowChunk],
+    ) -> int:
+        first = next(chunks)
+        chunks = itertools.chain([first], chunks)
+        columns = first.columns
         defaults = _client_defaults(table, columns)
         plan = (
             None if defaults is None else self._copy_plan(connection, table, [*columns, *defaults])
         )
         if plan is None or defaults is None:
-            return super()._bulk_insert_rows(connection, table, columns, rows)
+            return sum(
+                super(PostgresAdapter, self)._bulk_insert_rows(
+                    connection, table, chunk.columns, chunk.rows
+                )
+                for chunk in chunks
+            )
+        rows: Iterator[tuple[Any, ...]] = itertools.chain.from_iterable(
+            chunk.rows for chunk in chunks
+        )
         if defaults:
             # COPY skips SQLAlchemy's Python-side defaults (created_at=utc_now): supply them.
             extra = tuple(defaults.values())
-            return self._copy(connection, table, plan, (row + extra for row in rows))
+            rows = (row + extra for row in rows)
         return self._copy(connection, table, plan, rows)
-
-    def _bulk_insert_arrow(
-        self, connection: sqlalchemy.Connection, table: sqlalchemy.Table, batch: pa.RecordBatch
-    ) -> int:
-        columns = list(batch.schema.names)
-        if _client_defaults(table, columns) != {}:
-            # Missing columns with Python-side defaults: the generic path fills them in.
-            return super()._bulk_insert_arrow(connection, table, batch)
-        plan = self._copy_plan(connection, table, columns)
-        if plan is None:
-            return super()._bulk_insert_arrow(connection, table, batch)
-        types, rows = arrow_rows(batch, plan, self.chunk_size)
-        return self._copy(connection, table, plan, rows, types)
 
     def _acquire_lock(self, connection: sqlalchemy.Connection, name: str) -> None:
         # Transaction-scoped: released at commit or rollback, never left behind on a pooled
@@ -191,6 +232,13 @@ def advisory_lock_key(name: str) -> int:
     """
     digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def _run_key(chunk: RowChunk | pa.RecordBatch) -> tuple[str, object]:
+    """Consecutive chunks with one key share a COPY: row chunks by columns, batches by schema."""
+    if isinstance(chunk, RowChunk):
+        return ("rows", tuple(chunk.columns))
+    return ("arrow", chunk.schema)
 
 
 def _client_defaults(table: sqlalchemy.Table, columns: Sequence[str]) -> dict[str, Any] | None:

@@ -128,6 +128,15 @@ def copy_rows(
     with connection.cursor() as cursor, cursor.copy(plan.statement) as copy:
         copy.set_types(declared)
         write_row = copy.write_row
+        if isinstance(rows, list):
+            # The hot path: no per-row bookkeeping; the failing row is found only on failure.
+            try:
+                for row in rows:
+                    write_row(row)
+            except (TypeError, ValueError, OverflowError) as exc:
+                count = next(i for i, item in enumerate(rows, start=1) if item is row)
+                raise _unencodable(connection, plan, declared, row, count, exc) from exc
+            return len(rows)
         for count, row in enumerate(rows, start=1):
             try:
                 write_row(row)

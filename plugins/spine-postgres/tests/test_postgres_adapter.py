@@ -117,6 +117,42 @@ def test_arrow_bulk_insert_of_a_batch_larger_than_a_chunk(postgres_url: str, tab
     assert counted == [{"n": 2500, "last": "row 999"}]
 
 
+def test_many_chunks_of_mixed_shapes_stream_in_order_through_few_copies(
+    postgres_url: str, table: str
+) -> None:
+    """Runs of chunks with one shape share a COPY; every row arrives, none twice."""
+    small_chunks = PostgresAdapter(postgres_url, chunk_size=100)
+    rows: list[object] = [{"id": i, "big": 2**40 + i} for i in range(250)]
+    rows += [{"id": i, "label": f"row {i}"} for i in range(250, 400)]  # other columns
+    rows.append(pa.record_batch({"id": pa.array(range(400, 650), pa.int32())}))
+    rows.append(pa.record_batch({"id": pa.array(range(650, 700), pa.int32())}))
+    rows += [{"id": i, "big": i} for i in range(700, 760)]
+    try:
+        assert small_chunks.bulk_insert(table, rows) == 760
+        found = small_chunks.query(
+            f"SELECT count(*) AS n, count(DISTINCT id) AS ids, max(big) AS big, "
+            f"count(label) AS labels FROM {table}"
+        )
+    finally:
+        small_chunks.close()
+    assert found == [{"n": 760, "ids": 760, "big": 2**40 + 249, "labels": 150}]
+
+
+def test_a_bad_value_deep_in_a_multi_chunk_load_names_its_row_and_loads_nothing(
+    postgres_url: str, table: str
+) -> None:
+    small_chunks = PostgresAdapter(postgres_url, chunk_size=100)
+    rows = [{"id": i, "at": datetime(2025, 1, 1, tzinfo=UTC)} for i in range(350)]
+    rows[333] = {"id": 333, "at": datetime(2025, 1, 1)}  # naive: refused for timestamptz
+    try:
+        with pytest.raises(SpineError, match="row 334, column at") as raised:
+            small_chunks.bulk_insert(table, rows)
+        assert raised.value.category is ErrorCategory.VALIDATION
+        assert small_chunks.query(f"SELECT count(*) AS n FROM {table}") == [{"n": 0}]
+    finally:
+        small_chunks.close()
+
+
 def test_arrow_timestamps_without_zone_are_stored_as_utc(
     adapter: PostgresAdapter, table: str
 ) -> None:
