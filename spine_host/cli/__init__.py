@@ -13,14 +13,12 @@ from typing import Any
 import click
 
 from spine_host._version import __version__
-from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState
-from spine_host.errors import ErrorCategory, SpineError
-from spine_host.redaction import Redactor
+from spine_host.cli.context import CliState, SpineCommandGroup
 
 __all__ = ["cli", "main"]
 
 
-class SpineGroup(click.Group):
+class SpineGroup(SpineCommandGroup):
     """The root group: builtin commands plus those plugins add via ``spine_register_commands``.
 
     Plugin commands are looked up only when a name is not builtin or when the command list is
@@ -41,13 +39,9 @@ class SpineGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; a SpineError becomes a message and exit code, not a traceback."""
+        """Run the command (errors reported as in every group), then release the host."""
         try:
             return super().invoke(ctx)
-        except SpineError as exc:
-            state = ctx.find_object(CliState)
-            click.echo(f"error: {_redact(state, exc.message)}", err=True)
-            ctx.exit(EXIT_USAGE if exc.category is ErrorCategory.CONFIG else EXIT_FAILURE)
         finally:
             state = ctx.find_object(CliState)
             if state is not None:
@@ -74,12 +68,6 @@ class SpineGroup(click.Group):
                 if name not in self.commands
             }
         return self._plugin_commands
-
-
-def _redact(state: CliState | None, message: str) -> str:
-    host = getattr(state, "_host", None) if state is not None else None
-    redactor = host.redactor if host is not None else Redactor()
-    return redactor.redact(message)
 
 
 @click.group(cls=SpineGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from spine_host.cli.context import EXIT_USAGE, CliState, pass_state
+from spine_host.cli.context import EXIT_USAGE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json
 
 __all__ = ["config_group"]
 
 
-@click.group("config")
+@click.group("config", cls=SpineCommandGroup)
 def config_group() -> None:
     """Show or check spine.toml."""
 

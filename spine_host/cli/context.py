@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 
+from spine_host.errors import ErrorCategory, SpineError
+from spine_host.redaction import Redactor
+
 if TYPE_CHECKING:
     from spine_host.host import Host
 
-__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "CliState", "pass_state"]
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CliState",
+    "SpineCommandGroup",
+    "pass_state",
+]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -44,3 +54,22 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+class SpineCommandGroup(click.Group):
+    """A group that reports a SpineError as ``error: message`` and its exit code, no traceback.
+
+    CONFIG errors exit 2, every other category 1. The root ``spine`` group is one; noun groups
+    use it too, so they behave the same when invoked on their own (tests, embedding).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand, turning a SpineError into a message and an exit code."""
+        try:
+            return super().invoke(ctx)
+        except SpineError as exc:
+            state = ctx.find_object(CliState)
+            host = state._host if state is not None else None
+            redactor = host.redactor if host is not None else Redactor()
+            click.echo(f"error: {redactor.redact(exc.message)}", err=True)
+            ctx.exit(EXIT_USAGE if exc.category is ErrorCategory.CONFIG else EXIT_FAILURE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from spine_host.cli.context import CliState, pass_state
+from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.redaction import redact_url
 
@@ -13,7 +13,7 @@ __all__ = ["db_group"]
 _URL_HELP = "Database URL (default: [storage] url in spine.toml)."
 
 
-@click.group("db")
+@click.group("db", cls=SpineCommandGroup)
 def db_group() -> None:
     """Create, migrate and inspect spine's tables."""
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, pass_state
+from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.errors import ErrorCategory, SpineError
 
@@ -25,7 +25,7 @@ __all__ = ["exit_on_error", "parse_param_options", "pipelines_group"]
 _USAGE_CATEGORIES = frozenset({ErrorCategory.CONFIG, ErrorCategory.VALIDATION})
 
 
-@click.group("pipelines")
+@click.group("pipelines", cls=SpineCommandGroup)
 def pipelines_group() -> None:
     """List, run and inspect registered pipelines."""
 

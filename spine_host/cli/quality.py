@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from spine_host.cli.context import CliState, pass_state
+from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.cli.pipelines import exit_on_error
 
 __all__ = ["quality_group"]
 
 
-@click.group("quality")
+@click.group("quality", cls=SpineCommandGroup)
 def quality_group() -> None:
     """Inspect quality check results."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from spine_host.cli.context import CliState, pass_state
+from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.cli.pipelines import exit_on_error
 
@@ -14,7 +14,7 @@ __all__ = ["rejects_group"]
 _RAW_WIDTH = 60
 
 
-@click.group("rejects")
+@click.group("rejects", cls=SpineCommandGroup)
 def rejects_group() -> None:
     """Inspect rejected records."""
 

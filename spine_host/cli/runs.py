@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from spine_host.cli.context import CliState, pass_state
+from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
-from spine_host.cli.workflows import SpineCommandGroup, emit_run
+from spine_host.cli.workflows import emit_run
 
 if TYPE_CHECKING:
     from spine_host.orchestration.records import StepAttempt, WorkflowRun

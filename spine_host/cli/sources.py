@@ -7,13 +7,13 @@ from typing import Any
 import attrs
 import click
 
-from spine_host.cli.context import EXIT_FAILURE, CliState, pass_state
+from spine_host.cli.context import EXIT_FAILURE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 
 __all__ = ["sources_group"]
 
 
-@click.group("sources")
+@click.group("sources", cls=SpineCommandGroup)
 def sources_group() -> None:
     """List source types or preview a configured source."""
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, pass_state
+from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.errors import ErrorCategory, SpineError
 
@@ -18,26 +18,7 @@ if TYPE_CHECKING:
     from spine_host.orchestration.records import WorkflowRun
     from spine_host.orchestration.workflow import Step, Workflow
 
-__all__ = ["SpineCommandGroup", "emit_run", "parse_params", "workflows_group"]
-
-
-class SpineCommandGroup(click.Group):
-    """A noun group that turns a SpineError into its message and exit code (2 for CONFIG).
-
-    The root ``spine`` group does the same; this keeps the behaviour when the group is invoked
-    on its own (tests, embedding).
-    """
-
-    def invoke(self, ctx: click.Context) -> Any:
-        """Run the subcommand; report a SpineError without a traceback."""
-        try:
-            return super().invoke(ctx)
-        except SpineError as exc:
-            state = ctx.find_object(CliState)
-            host = getattr(state, "_host", None)
-            message = host.redactor.redact(exc.message) if host is not None else exc.message
-            click.echo(f"error: {message}", err=True)
-            ctx.exit(EXIT_USAGE if exc.category is ErrorCategory.CONFIG else EXIT_FAILURE)
+__all__ = ["emit_run", "parse_params", "workflows_group"]
 
 
 @click.group("workflows", cls=SpineCommandGroup)
