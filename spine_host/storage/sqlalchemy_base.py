@@ -1,20 +1,13 @@
 """The :class:`SqlAlchemyAdapter`: the DatabaseAdapter contract on a SQLAlchemy 2 Core engine.
 
-Transactions are explicit and never lose committed work:
-
-- outside ``transaction()``, each ``execute``/``executemany``/``bulk_insert``/``upsert`` is its
-  own transaction and is committed before the call returns;
-- inside ``with adapter.transaction():`` every call on the same thread joins that one
-  transaction (nested blocks join the outer one); it commits when the outermost block exits
-  and rolls back when it raises. Rows committed before the block are untouched by that rollback;
-- each thread has its own connection, checked out of the engine's pool for the transaction.
-
-Every driver exception leaving the adapter is a classified :class:`~spine_host.errors.SpineError`
-whose message never contains the URL's password.
+Transactions are explicit and never lose committed work (:mod:`spine_host.storage.transactions`
+holds how): outside ``transaction()`` every call commits before it returns; inside, calls on
+the same thread join one transaction. Every driver exception leaving the adapter is a classified
+:class:`~spine_host.errors.SpineError` whose message never contains the URL's password.
 
 Dialect plugins subclass this and override only the extension points (``_create_engine``,
-``_reflect_table``, ``_bulk_insert_rows``, ``_bulk_insert_arrow``, ``_upsert_rows``,
-``_acquire_lock``, ``_page_statement``, ``classify_error``).
+``_reflect_table``, ``_insert_chunks``, ``_bulk_insert_rows``, ``_bulk_insert_arrow``,
+``_upsert_rows``, ``_acquire_lock``, ``_page_statement``, ``classify_error``).
 """
 
 from __future__ import annotations
@@ -27,11 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from spine_host.errors import ConfigError, ErrorCategory, SpineError, classify
+from spine_host.errors import ConfigError, ErrorCategory, SpineError
 from spine_host.redaction import redact_url
 from spine_host.storage import schema
 from spine_host.storage.bulk import RowChunk, arrow_row_slices, chunk_rows
-from spine_host.storage.error_mapping import classify_sqlalchemy_error
 from spine_host.storage.statements import (
     keyset_after,
     lock_holder,
@@ -39,6 +31,7 @@ from spine_host.storage.statements import (
     rows_by_columns,
     update_or_insert,
 )
+from spine_host.storage.transactions import TransactionScope
 from spine_host.storage.types import UtcDateTime, utc_now
 
 if TYPE_CHECKING:
@@ -57,13 +50,7 @@ DEFAULT_CHUNK_SIZE = 10_000
 _ADAPTER_OPTIONS = frozenset({"chunk_size"})
 
 
-class _ThreadTransaction(threading.local):
-    """The connection of this thread's open ``transaction()`` block, if any."""
-
-    connection: sa.Connection | None = None
-
-
-class SqlAlchemyAdapter:
+class SqlAlchemyAdapter(TransactionScope):
     """A pooled SQLAlchemy engine with spine's storage operations.
 
     Args:
@@ -84,7 +71,7 @@ class SqlAlchemyAdapter:
         self.chunk_size = chunk_size
         self._engine: sa.Engine | None = None
         self._engine_lock = threading.Lock()
-        self._current = _ThreadTransaction()
+        self._start_transactions()
         self._tables: dict[str, sa.Table] = {}
         self._tables_lock = threading.Lock()
         self._lock_table_seen = False
@@ -161,37 +148,6 @@ class SqlAlchemyAdapter:
             # zip over plain rows: building each dict through RowMapping costs several times more.
             keys = tuple(result.keys())
             return [dict(zip(keys, row, strict=True)) for row in result]
-
-    def commit(self) -> None:
-        """Commit the current ``transaction()`` block's work so far; a no-op outside a block.
-
-        The block continues in a new transaction; a later rollback keeps what was committed.
-        """
-        connection = self._current.connection
-        if connection is None:
-            return
-        with self.errors_classified():
-            connection.commit()
-            connection.begin()
-
-    @contextmanager
-    def transaction(self) -> Iterator[SqlAlchemyAdapter]:
-        """A block whose statements commit together or not at all; yields the adapter.
-
-        Calls made on this thread inside the block (including nested ``transaction()`` and
-        ``lock()`` blocks) join it. Other threads use their own connections and transactions.
-        """
-        with self._transaction(write=True):
-            yield self
-
-    @contextmanager
-    def connection(self) -> Iterator[sa.Connection]:
-        """This thread's transaction connection, for Core work the adapter methods do not cover.
-
-        Joins the current ``transaction()`` block, or commits on exit when there is none.
-        """
-        with self._transaction(write=True) as connection:
-            yield connection
 
     # -- bulk work -----------------------------------------------------------------------------
 
@@ -418,103 +374,6 @@ class SqlAlchemyAdapter:
         """Map this dialect's driver exceptions; None leaves ``exc`` to the generic rules."""
         return None
 
-    # -- internals -----------------------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sa.Connection]:
-        """Join this thread's transaction, or run a new one that commits when the block exits."""
-        joined = self._current.connection
-        if joined is not None:
-            yield joined
-            return
-        connection = self._checkout(write=write)
-        self._current.connection = connection
-        try:
-            yield connection
-        except BaseException:
-            self._current.connection = None
-            self._finish(connection, commit=False)
-            raise
-        self._current.connection = None
-        self._finish(connection, commit=True)
-
-    def _checkout(self, *, write: bool) -> sa.Connection:
-        """A pooled connection with a transaction begun (``write`` lets SQLite begin IMMEDIATE)."""
-        try:
-            connection = self.engine.connect()
-        except SpineError:
-            raise
-        except Exception as exc:
-            error = self._classify(exc)
-            raise SpineError(
-                f"cannot connect to {self._where()}: {error.message}",
-                category=error.category,
-                retryable=error.retryable,
-                context={**error.context, "url": self.display_url},
-                cause=exc,
-            ) from exc
-        try:
-            connection.execution_options(spine_write=write)
-            connection.begin()
-        except Exception as exc:
-            self._release(connection)
-            raise self._classify(exc) from exc
-        return connection
-
-    def _finish(self, connection: sa.Connection, *, commit: bool) -> None:
-        """Commit or roll back, then return the connection to the pool, whatever happens."""
-        try:
-            if commit:
-                try:
-                    connection.commit()
-                except Exception as exc:
-                    _rollback_quietly(connection)
-                    raise self._classify(exc) from exc
-            else:
-                _rollback_quietly(connection)
-        finally:
-            self._release(connection)
-
-    def _release(self, connection: sa.Connection) -> None:
-        """Give a checked-out connection back (the SQLite adapter also frees its lock here)."""
-        try:
-            connection.close()
-        except Exception:  # a dead connection: the pool discards it
-            log.debug("closing a connection failed", exc_info=True)
-
-    @contextmanager
-    def errors_classified(self) -> Iterator[None]:
-        """Re-raise any exception of the block as this adapter's classified SpineError."""
-        try:
-            yield
-        except SpineError:
-            raise
-        except Exception as exc:
-            raise self._classify(exc) from exc
-
-    def _classify(self, exc: BaseException) -> SpineError:
-        error = self.classify_error(exc)
-        if error is None:
-            error = classify_sqlalchemy_error(exc, where=self._where())
-        if error is None:
-            error = classify(exc)
-        if error.cause is None:
-            error.cause = exc
-        error.message = redact_url(error.message)
-        error.args = (error.message,)
-        return error
-
-    def _where(self) -> str:
-        """``postgresql at host:5432/db`` for messages; never the password."""
-        try:
-            url = sa.make_url(self._url)
-        except Exception:
-            return self.display_url
-        if url.host:
-            port = f":{url.port}" if url.port else ""
-            return f"{url.get_backend_name()} at {url.host}{port}/{url.database or ''}"
-        return f"{url.get_backend_name()} {url.database or '(in memory)'}"
-
     def _table(self, name: str) -> sa.Table:
         try:
             return self._reflect_table(name)
@@ -559,10 +418,3 @@ class SqlAlchemyAdapter:
 
 def _executable(statement: str | sa.Executable) -> sa.Executable:
     return sa.text(statement) if isinstance(statement, str) else statement
-
-
-def _rollback_quietly(connection: sa.Connection) -> None:
-    try:
-        connection.rollback()
-    except Exception:  # the connection died: there is nothing left to roll back
-        log.debug("rollback failed", exc_info=True)

@@ -1,0 +1,194 @@
+"""Per-thread transactions on a pooled engine: the part of the adapter that never loses work.
+
+- outside ``transaction()``, each call checks out a connection, runs in its own transaction and
+  commits before it returns;
+- inside ``with adapter.transaction():`` every call on the same thread joins that transaction
+  (nested blocks join the outer one); it commits when the outermost block exits and rolls back
+  when it raises, leaving rows committed before the block untouched;
+- each thread has its own connection; every exception leaving a block is a classified
+  :class:`~spine_host.errors.SpineError` whose message never holds the URL's password.
+
+:class:`TransactionScope` is a mixin of :class:`~spine_host.storage.sqlalchemy_base.
+SqlAlchemyAdapter`, which provides ``engine``, ``display_url``, ``classify_error`` and ``_url``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from spine_host.errors import SpineError, classify
+from spine_host.redaction import redact_url
+from spine_host.storage.error_mapping import classify_sqlalchemy_error
+
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = ["TransactionScope"]
+
+log = logging.getLogger(__name__)
+
+
+class _ThreadTransaction(threading.local):
+    """The connection of this thread's open ``transaction()`` block, if any."""
+
+    connection: sa.Connection | None = None
+
+
+class TransactionScope:
+    """Connection checkout, joined per-thread transactions and error classification."""
+
+    _current: _ThreadTransaction
+    _url: str
+    display_url: str
+
+    def _start_transactions(self) -> None:
+        """Set up the per-thread state; the adapter's ``__init__`` calls this first."""
+        self._current = _ThreadTransaction()
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The pooled engine (the adapter builds it on first use)."""
+        raise NotImplementedError
+
+    def classify_error(self, exc: BaseException) -> SpineError | None:
+        """The dialect's mapping of its driver's exceptions; None leaves the generic rules."""
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        """Commit the current ``transaction()`` block's work so far; a no-op outside a block.
+
+        The block continues in a new transaction; a later rollback keeps what was committed.
+        """
+        connection = self._current.connection
+        if connection is None:
+            return
+        with self.errors_classified():
+            connection.commit()
+            connection.begin()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Self]:
+        """A block whose statements commit together or not at all; yields the adapter.
+
+        Calls made on this thread inside the block (including nested ``transaction()`` and
+        ``lock()`` blocks) join it. Other threads use their own connections and transactions.
+        """
+        with self._transaction(write=True):
+            yield self
+
+    @contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        """This thread's transaction connection, for Core work the adapter methods do not cover.
+
+        Joins the current ``transaction()`` block, or commits on exit when there is none.
+        """
+        with self._transaction(write=True) as connection:
+            yield connection
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sa.Connection]:
+        """Join this thread's transaction, or run a new one that commits when the block exits."""
+        joined = self._current.connection
+        if joined is not None:
+            yield joined
+            return
+        connection = self._checkout(write=write)
+        self._current.connection = connection
+        try:
+            yield connection
+        except BaseException:
+            self._current.connection = None
+            self._finish(connection, commit=False)
+            raise
+        self._current.connection = None
+        self._finish(connection, commit=True)
+
+    def _checkout(self, *, write: bool) -> sa.Connection:
+        """A pooled connection with a transaction begun (``write`` lets SQLite begin IMMEDIATE)."""
+        try:
+            connection = self.engine.connect()
+        except SpineError:
+            raise
+        except Exception as exc:
+            error = self._classify(exc)
+            raise SpineError(
+                f"cannot connect to {self._where()}: {error.message}",
+                category=error.category,
+                retryable=error.retryable,
+                context={**error.context, "url": self.display_url},
+                cause=exc,
+            ) from exc
+        try:
+            connection.execution_options(spine_write=write)
+            connection.begin()
+        except Exception as exc:
+            self._release(connection)
+            raise self._classify(exc) from exc
+        return connection
+
+    def _finish(self, connection: sa.Connection, *, commit: bool) -> None:
+        """Commit or roll back, then return the connection to the pool, whatever happens."""
+        try:
+            if commit:
+                try:
+                    connection.commit()
+                except Exception as exc:
+                    _rollback_quietly(connection)
+                    raise self._classify(exc) from exc
+            else:
+                _rollback_quietly(connection)
+        finally:
+            self._release(connection)
+
+    def _release(self, connection: sa.Connection) -> None:
+        """Give a checked-out connection back (the SQLite adapter also frees its lock here)."""
+        try:
+            connection.close()
+        except Exception:  # a dead connection: the pool discards it
+            log.debug("closing a connection failed", exc_info=True)
+
+    @contextmanager
+    def errors_classified(self) -> Iterator[None]:
+        """Re-raise any exception of the block as this adapter's classified SpineError."""
+        try:
+            yield
+        except SpineError:
+            raise
+        except Exception as exc:
+            raise self._classify(exc) from exc
+
+    def _classify(self, exc: BaseException) -> SpineError:
+        error = self.classify_error(exc)
+        if error is None:
+            error = classify_sqlalchemy_error(exc, where=self._where())
+        if error is None:
+            error = classify(exc)
+        if error.cause is None:
+            error.cause = exc
+        error.message = redact_url(error.message)
+        error.args = (error.message,)
+        return error
+
+    def _where(self) -> str:
+        """``postgresql at host:5432/db`` for messages; never the password."""
+        try:
+            url = sa.make_url(self._url)
+        except Exception:
+            return self.display_url
+        if url.host:
+            port = f":{url.port}" if url.port else ""
+            return f"{url.get_backend_name()} at {url.host}{port}/{url.database or ''}"
+        return f"{url.get_backend_name()} {url.database or '(in memory)'}"
+
+
+def _rollback_quietly(connection: sa.Connection) -> None:
+    try:
+        connection.rollback()
+    except Exception:  # the connection died: there is nothing left to roll back
+        log.debug("rollback failed", exc_info=True)
