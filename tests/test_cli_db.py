@@ -90,7 +90,12 @@ def test_upgrade_with_url_overrides_the_configured_database(config: Path, tmp_pa
 
 
 @pytest.mark.parametrize(
-    "url", ["db2+ibm_db://u:s3cret@h:50000/DB", "postgresql://u:s3cret@nowhere.invalid/spine"]
+    "url",
+    [
+        # DB2's dialect (ibm_db_sa) is installed with spine-db2.
+        pytest.param("db2+ibm_db://u:s3cret@h:50000/DB", marks=pytest.mark.shipped_plugins),
+        "postgresql://u:s3cret@nowhere.invalid/spine",
+    ],
 )
 def test_upgrade_sql_prints_every_table_without_connecting(config: Path, url: str) -> None:
     result = spine("--config", str(config), "db", "upgrade", "--sql", "--url", url)

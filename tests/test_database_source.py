@@ -301,6 +301,7 @@ def test_unknown_parameters_fail_as_validation(sqlite: DatabaseAdapter) -> None:
     assert result.error.category is ErrorCategory.VALIDATION
 
 
+@pytest.mark.shipped_plugins  # the postgresql scheme comes with spine-postgres
 def test_the_password_never_appears_in_metadata_or_errors() -> None:
     host = Host(load_entrypoints=True, storage_url="sqlite://", environ={})
     config = DatabaseSourceConfig(

@@ -32,7 +32,8 @@ DESIGN_TABLES = {
 }
 # Reserved somewhere (SQL standard, DB2, PostgreSQL) even when one dialect would not quote it.
 RESERVED = {"user", "timestamp", "key", "value", "order", "group", "domain", "partition", "result"}
-DIALECTS = ["sqlite", "postgresql", "ibm_db_sa"]
+# DB2's dialect (ibm_db_sa) is installed with spine-db2.
+DIALECTS = ["sqlite", "postgresql", pytest.param("ibm_db_sa", marks=pytest.mark.shipped_plugins)]
 
 
 @pytest.fixture
@@ -150,6 +151,7 @@ def test_timestamps_come_back_as_the_same_instant_in_utc(storage: SqliteAdapter)
     assert created.utcoffset() == timedelta(0)
 
 
+@pytest.mark.shipped_plugins
 def test_json_is_text_on_db2_and_native_elsewhere() -> None:
     document = JsonDocument()
     db2 = registry.load("ibm_db_sa")()
