@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import click
@@ -39,6 +40,9 @@ def emit_json(data: Any) -> None:
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, datetime):
+        # Every timestamp spine stores is UTC; tables show them the same way everywhere.
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "-"
     return str(value).replace("\n", " ")

@@ -122,7 +122,7 @@ def show_command(state: CliState, execution_id: str, as_json: bool) -> None:
     _echo_execution(execution)
     emit_table(
         ["WHEN", "EVENT", "ATTEMPT", "MESSAGE"],
-        [(e.occurred_at.isoformat(), e.event_type.value, e.attempt, e.message) for e in events],
+        [(e.occurred_at, e.event_type.value, e.attempt, e.message) for e in events],
     )
 
 

@@ -68,7 +68,7 @@ def list_command(
         ["CHECKED", "EXECUTION", "PIPELINE", "CHECK", "STATUS", "ACTUAL", "EXPECTED", "MESSAGE"],
         [
             (
-                r.checked_at.isoformat(timespec="seconds") if r.checked_at else None,
+                r.checked_at,
                 r.execution_id,
                 r.pipeline,
                 r.check_name,
