@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from spine_host.errors import ConfigError
-from spine_host.redaction import Redactor
+from spine_host.redaction import Redactor, is_secret_key, redact_url
 from spine_host.severity import Severity
 from spine_host.structuring import config_converter, structure
 
@@ -38,6 +38,12 @@ __all__ = [
 DEFAULT_STORAGE_URL = "sqlite:///spine.db"
 CONFIG_ENV = "SPINE_CONFIG"
 
+
+def _masked(options: dict[str, Any]) -> str:
+    """A table's repr with credential keys masked (reprs end up in logs and tracebacks)."""
+    return repr(Redactor().redact_data(options))
+
+
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
@@ -45,8 +51,8 @@ _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^
 class StorageConfig:
     """``[storage]``: the database spine keeps its history in, and adapter options."""
 
-    url: str = DEFAULT_STORAGE_URL
-    options: dict[str, Any] = attrs.field(factory=dict)
+    url: str = attrs.field(default=DEFAULT_STORAGE_URL, repr=redact_url)
+    options: dict[str, Any] = attrs.field(factory=dict, repr=_masked)
 
 
 @attrs.frozen
@@ -68,7 +74,7 @@ class ChannelConfig:
     min_severity: Severity = Severity.WARNING
     domains: list[str] = attrs.field(factory=lambda: ["*"])
     enabled: bool = True
-    options: dict[str, Any] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict, repr=_masked)
 
 
 @attrs.frozen
@@ -83,7 +89,7 @@ class SourceConfig:
     """``[sources.NAME]``: the source type plus its own ``options`` for the type's ``Config``."""
 
     type: str
-    options: dict[str, Any] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict, repr=_masked)
 
 
 @attrs.frozen
@@ -96,7 +102,7 @@ class SpineConfig:
     sources: dict[str, SourceConfig] = attrs.field(factory=dict)
     schedules: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     path: Path | None = None
-    secrets: frozenset[str] = frozenset()
+    secrets: frozenset[str] = attrs.field(default=frozenset(), repr=False)
 
     @property
     def redactor(self) -> Redactor:
@@ -167,6 +173,10 @@ def parse_config(
     """Validate already-parsed TOML data (``load_config`` without the file)."""
     secrets: set[str] = set()
     data = _interpolate(raw, environ if environ is not None else os.environ, "", secrets, path)
+    # A credential written into the file itself is as secret as one from the environment:
+    # remember its value too, so it is masked wherever it appears (errors, logs), not only
+    # under its key in `spine config show`.
+    secrets.update(_credential_values(data))
     where = f" in {path}" if path else ""
     if not isinstance(data, dict):
         raise ConfigError(f"the configuration{where} must be a table")
@@ -233,6 +243,16 @@ def _split_options(table: Any, path: str, common: set[str] | frozenset[str]) -> 
     result = {key: value for key, value in table.items() if key in common}
     result["options"] = {key: value for key, value in table.items() if key not in common}
     return result
+
+
+def _credential_values(value: Any, key: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [found for name, item in value.items() for found in _credential_values(item, name)]
+    if isinstance(value, list):
+        return [found for item in value for found in _credential_values(item, key)]
+    if isinstance(value, str) and key and is_secret_key(key):
+        return [value]
+    return []
 
 
 def _interpolate(

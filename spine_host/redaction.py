@@ -19,7 +19,9 @@ _SECRET_KEY = re.compile(
     r"(password|passwd|secret|token|api_key|apikey|private_key|webhook_url|credential|client_secret)",
     re.IGNORECASE,
 )
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@")
+# A password cannot hold a raw "/" (it would be percent-encoded): without that rule the port
+# and path of "https://h:8080/a@b" would be taken for a user and password.
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s/]*)@")
 # Shorter values would mask ordinary words in messages; such secrets are masked by key instead.
 _MIN_SECRET_LENGTH = 4
 

@@ -192,7 +192,11 @@ class SqlAlchemyAdapter(TransactionScope):
         with self._transaction(write=True) as connection:
             with self.errors_classified():
                 self._acquire_lock(connection, name)
-            yield
+            self._current.locks += 1
+            try:
+                yield
+            finally:
+                self._current.locks -= 1
 
     def iter_pages(
         self, table: str, key: Sequence[str], page_size: int = 1000
@@ -200,7 +204,8 @@ class SqlAlchemyAdapter(TransactionScope):
         """Read a table in ``key`` order, one page at a time, by keyset (never by offset).
 
         Each page is its own short read, so no connection is held while the caller works on a
-        page. The key columns must be unique together and not NULL.
+        page. The key columns must be unique together and not NULL: a key value that repeats
+        across a page boundary would make the next page skip rows, so it is a VALIDATION error.
         """
         if isinstance(key, str):
             key = [key]
@@ -213,14 +218,27 @@ class SqlAlchemyAdapter(TransactionScope):
         self._check_columns(target, list(key))
         after: tuple[Any, ...] | None = None
         while True:
-            statement = self._page_statement(target, key, after, page_size)
+            # One row more than a page: it shows whether the last key goes on into the next page.
+            statement = self._page_statement(target, key, after, page_size + 1)
             with self.errors_classified(), self._transaction(write=False) as connection:
-                page = [dict(row) for row in connection.execute(statement).mappings()]
+                result = connection.execute(statement)
+                names = tuple(result.keys())
+                page = [dict(zip(names, row, strict=True)) for row in result]
+            extra = page[page_size] if len(page) > page_size else None
+            page = page[:page_size]
+            if extra is not None and _key_of(extra, key) == _key_of(page[-1], key):
+                raise SpineError(
+                    f"iter_pages over {table!r}: key ({', '.join(key)}) is not unique: "
+                    f"{_key_of(extra, key)!r} repeats across pages, so paging by it would skip "
+                    "rows; page by a unique key",
+                    category=ErrorCategory.VALIDATION,
+                    context={"table": table, "key": list(key)},
+                )
             if page:
                 yield page
-            if len(page) < page_size:
+            if extra is None:
                 return
-            after = tuple(page[-1][name] for name in key)
+            after = _key_of(page[-1], key)
 
     # -- extension points ----------------------------------------------------------------------
 
@@ -414,6 +432,10 @@ class SqlAlchemyAdapter(TransactionScope):
                     category=ErrorCategory.STORAGE,
                 )
         self._lock_table_seen = True
+
+
+def _key_of(row: Mapping[str, Any], key: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row[name] for name in key)
 
 
 def _executable(statement: str | sa.Executable) -> sa.Executable:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from spine_host.errors import SpineError, classify
+from spine_host.errors import ErrorCategory, SpineError, classify
 from spine_host.redaction import redact_url
 from spine_host.storage.error_mapping import classify_sqlalchemy_error
 
@@ -35,9 +35,13 @@ log = logging.getLogger(__name__)
 
 
 class _ThreadTransaction(threading.local):
-    """The connection of this thread's open ``transaction()`` block, if any."""
+    """This thread's open ``transaction()`` block: its connection, health and held locks."""
 
     connection: sa.Connection | None = None
+    #: The first exception that left a part of the block; the block can then only roll back.
+    failed: BaseException | None = None
+    #: ``lock()`` blocks open on this thread; their locks last as long as the transaction.
+    locks: int = 0
 
 
 class TransactionScope:
@@ -65,9 +69,17 @@ class TransactionScope:
 
         The block continues in a new transaction; a later rollback keeps what was committed.
         """
-        connection = self._current.connection
+        current = self._current
+        connection = current.connection
         if connection is None:
             return
+        if current.locks:
+            raise SpineError(
+                "commit() inside lock() would release the lock while the block still runs; "
+                "commit after the lock() block ends",
+                category=ErrorCategory.VALIDATION,
+            )
+        self._raise_if_failed()
         with self.errors_classified():
             connection.commit()
             connection.begin()
@@ -94,20 +106,49 @@ class TransactionScope:
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sa.Connection]:
         """Join this thread's transaction, or run a new one that commits when the block exits."""
-        joined = self._current.connection
+        current = self._current
+        joined = current.connection
         if joined is not None:
-            yield joined
+            try:
+                yield joined
+            except BaseException as exc:
+                # Part of the block failed. Even if the caller catches this, committing the
+                # rest would keep half of that part on some databases (SQLite undoes only the
+                # failing statement) and nothing on others (PostgreSQL aborts the transaction):
+                # the block is now rollback-only.
+                if current.failed is None:
+                    current.failed = exc
+                raise
             return
         connection = self._checkout(write=write)
-        self._current.connection = connection
+        current.connection, current.failed = connection, None
         try:
             yield connection
         except BaseException:
-            self._current.connection = None
+            current.connection, current.failed = None, None
             self._finish(connection, commit=False)
             raise
-        self._current.connection = None
+        failed = current.failed
+        current.connection, current.failed = None, None
+        if failed is not None:
+            self._finish(connection, commit=False)
+            raise self._rolled_back(failed)
         self._finish(connection, commit=True)
+
+    def _raise_if_failed(self) -> None:
+        failed = self._current.failed
+        if failed is not None:
+            raise self._rolled_back(failed)
+
+    def _rolled_back(self, failed: BaseException) -> SpineError:
+        error = failed if isinstance(failed, SpineError) else self._classify(failed)
+        return SpineError(
+            "the transaction was rolled back, nothing in it was saved: a statement inside it "
+            f"failed and the error was caught ({error.message})",
+            category=error.category,
+            retryable=error.retryable,
+            cause=failed,
+        )
 
     def _checkout(self, *, write: bool) -> sa.Connection:
         """A pooled connection with a transaction begun (``write`` lets SQLite begin IMMEDIATE)."""
@@ -140,7 +181,18 @@ class TransactionScope:
                     connection.commit()
                 except Exception as exc:
                     _rollback_quietly(connection)
-                    raise self._classify(exc) from exc
+                    error = self._classify(exc)
+                    if getattr(exc, "connection_invalidated", False):
+                        # The connection died during COMMIT: the server may have committed.
+                        # Retrying could write the same rows twice, so a person must look.
+                        error.retryable = False
+                        error.context["commit_outcome"] = "unknown"
+                        error.message = (
+                            f"the connection was lost during COMMIT, so whether the work was "
+                            f"saved is unknown; check before re-running: {error.message}"
+                        )
+                        error.args = (error.message,)
+                    raise error from exc
             else:
                 _rollback_quietly(connection)
         finally:

@@ -1,0 +1,97 @@
+"""Transactions never keep half of a failed part, and locks last as long as their block.
+
+Runs on a SQLite file and on PostgreSQL: the two databases fail differently inside a
+transaction (SQLite undoes only the failing statement, PostgreSQL aborts everything), and spine
+must give the same answer on both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spine_host import ErrorCategory, Host, SpineError
+from spine_host.storage.adapter import DatabaseAdapter
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseAdapter]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'tx.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    host = Host(storage_url=url, environ={})
+    adapter = host.open_storage(url)
+    table = f"tx_{uuid.uuid4().hex[:8]}"
+    adapter.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, day INTEGER)")
+    adapter.table = table  # type: ignore[attr-defined]
+    yield adapter
+    adapter.execute(f"DROP TABLE {table}")
+    adapter.close()
+
+
+def ids(adapter: DatabaseAdapter) -> list[int]:
+    rows = adapter.query(f"SELECT id FROM {adapter.table} ORDER BY id")  # type: ignore[attr-defined]
+    return [row["id"] for row in rows]
+
+
+def test_a_caught_failure_inside_a_transaction_rolls_the_whole_block_back(
+    adapter: DatabaseAdapter,
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    adapter.execute(f"INSERT INTO {table} (id) VALUES (1)")  # committed before the block
+    block = adapter.transaction()
+    block.__enter__()
+    adapter.execute(f"INSERT INTO {table} (id) VALUES (10)")
+    # 2 and 3 are new, 1 collides: the bulk insert fails, and the caller catches it
+    with contextlib.suppress(SpineError):
+        adapter.bulk_insert(table, [{"id": 2}, {"id": 3}, {"id": 1}])
+    with pytest.raises(SpineError, match="rolled back, nothing in it was saved") as raised:
+        block.__exit__(None, None, None)  # the block ends as if all was well
+    assert raised.value.category is ErrorCategory.STORAGE
+    assert ids(adapter) == [1]
+
+
+def test_commit_inside_lock_is_refused_because_it_would_release_the_lock(
+    adapter: DatabaseAdapter,
+) -> None:
+    with adapter.lock("nightly"), pytest.raises(SpineError, match=r"commit\(\) inside lock\(\)"):
+        adapter.commit()
+
+
+def test_lock_still_excludes_a_second_holder_after_a_refused_commit(
+    adapter: DatabaseAdapter,
+) -> None:
+    entered = threading.Event()
+
+    def second_holder() -> None:
+        with adapter.lock("nightly"):
+            entered.set()
+
+    with adapter.lock("nightly"):
+        with pytest.raises(SpineError):
+            adapter.commit()
+        thread = threading.Thread(target=second_holder)
+        thread.start()
+        time.sleep(0.5)
+        assert not entered.is_set()
+    thread.join(timeout=10)
+    assert entered.is_set()
+
+
+def test_paging_by_a_key_that_repeats_across_pages_is_refused_not_lossy(
+    adapter: DatabaseAdapter,
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    adapter.bulk_insert(table, [{"id": i, "day": day} for i, day in enumerate([1, 2, 2, 3])])
+    with pytest.raises(SpineError, match=r"key \(day\) is not unique") as raised:
+        list(adapter.iter_pages(table, ["day"], page_size=2))
+    assert raised.value.category is ErrorCategory.VALIDATION
+    pages = list(adapter.iter_pages(table, ["id"], page_size=2))
+    assert [[row["id"] for row in page] for page in pages] == [[0, 1], [2, 3]]
