@@ -247,6 +247,13 @@ class Host:
                             PluginStatus.BROKEN,
                             f"{hook_name} raised {type(exc).__name__}: {exc}",
                         )
+        # A plugin that broke in one registration hook is out entirely: what it registered in
+        # its other hooks goes too, and its event hooks no longer fire.
+        for info in self.plugins.problems():
+            if info.status is PluginStatus.BROKEN:
+                for registry in registries.values():
+                    registry.remove_provider(info.name)
+                self.plugins.unregister(info.name)
         result = Registries(**registries)
         self._record_provisions(result)
         return result

@@ -79,7 +79,13 @@ class Registry(Generic[T]):
                 "expected a non-empty string",
                 context={"provider": provider},
             )
-        self._claims.setdefault(name, []).append(Registration(name, value, provider, replace))
+        claims = self._claims.setdefault(name, [])
+        if any(claim.provider == provider for claim in claims):
+            raise PluginError(
+                f"{self._describe(provider)} registered {self.label} {name!r} twice",
+                context={"provider": provider, "name": name},
+            )
+        claims.append(Registration(name, value, provider, replace))
 
     def remove_provider(self, provider: str) -> None:
         """Forget everything ``provider`` registered (a plugin that turned out broken)."""

@@ -131,3 +131,49 @@ def test_disabling_a_builtin_by_name() -> None:
     host = make_host(environ={"SPINE_DISABLE_PLUGINS": "builtin.alerts"})
     assert info(host, "builtin.alerts").status is PluginStatus.DISABLED
     assert "console" not in host.registries.alert_channels
+
+
+class HalfBroken:
+    """Registers a storage scheme, then breaks in its pipelines hook, and observes runs."""
+
+    def __init__(self) -> None:
+        self.finished: list[str] = []
+
+    @hookimpl
+    def spine_register_storage(self, register) -> None:
+        register("bogus", object)
+
+    @hookimpl
+    def spine_register_pipelines(self, register) -> None:
+        raise RuntimeError("pipelines could not be loaded")
+
+    @hookimpl
+    def spine_run_finished(self, run) -> None:
+        self.finished.append(run.run_id)
+
+
+def test_a_plugin_broken_in_one_hook_is_out_of_every_registry_and_event() -> None:
+    plugin = HalfBroken()
+    host = make_host(plugin)
+    broken = info(host, "HalfBroken")
+    assert broken.status is PluginStatus.BROKEN
+    assert "pipelines could not be loaded" in broken.errors[0]
+    assert "bogus" not in host.registries.storage
+    assert broken.provides == {}
+    host.notify("spine_run_finished", run=FakeRun())
+    assert plugin.finished == []
+
+
+class RegistersTwice:
+    @hookimpl
+    def spine_register_sources(self, register) -> None:
+        register("csv", object)
+        register("csv", object)
+
+
+def test_a_plugin_registering_one_name_twice_is_broken_with_a_clear_message() -> None:
+    host = make_host(RegistersTwice())
+    broken = info(host, "RegistersTwice")
+    assert broken.status is PluginStatus.BROKEN
+    assert "registered source type 'csv' twice" in broken.errors[0]
+    assert "csv" not in host.registries.sources

@@ -56,11 +56,15 @@ class CliState:
 pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
+_USAGE_CATEGORIES = frozenset({ErrorCategory.CONFIG, ErrorCategory.VALIDATION})
+
+
 class SpineCommandGroup(click.Group):
     """A group that reports a SpineError as ``error: message`` and its exit code, no traceback.
 
-    CONFIG errors exit 2, every other category 1. The root ``spine`` group is one; noun groups
-    use it too, so they behave the same when invoked on their own (tests, embedding).
+    CONFIG and VALIDATION errors (bad configuration or input, found before any work ran) exit
+    2, every other category 1. The root ``spine`` group is one; noun groups use it too, so they
+    behave the same when invoked on their own (tests, embedding).
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -72,4 +76,4 @@ class SpineCommandGroup(click.Group):
             host = state._host if state is not None else None
             redactor = host.redactor if host is not None else Redactor()
             click.echo(f"error: {redactor.redact(exc.message)}", err=True)
-            ctx.exit(EXIT_USAGE if exc.category is ErrorCategory.CONFIG else EXIT_FAILURE)
+            ctx.exit(EXIT_USAGE if exc.category in _USAGE_CATEGORIES else EXIT_FAILURE)
