@@ -84,6 +84,10 @@ class SpineError(Exception):
         retry_after: seconds to wait before a retry, when the other side said so.
         context: small JSON-safe facts (path, table, status code) for history and alerts.
         cause: the original exception, kept for tracebacks.
+
+    ``withhold_cause_text`` (an attribute) keeps the cause's own message out of ``to_dict()``:
+    database drivers put row values in theirs (``DETAIL: Key (token)=(...)``), and history and
+    alerts must not store data or secrets. Storage adapters set it for driver errors.
     """
 
     default_category = ErrorCategory.INTERNAL
@@ -105,6 +109,7 @@ class SpineError(Exception):
         self.retry_after = retry_after
         self.context: dict[str, Any] = dict(context or {})
         self.cause = cause
+        self.withhold_cause_text = False
         if cause is not None:
             self.__cause__ = cause
 
@@ -124,11 +129,20 @@ class SpineError(Exception):
             "context": {key: _json_safe(value) for key, value in self.context.items()},
         }
         if self.cause is not None:
-            data["cause"] = {
-                "type": _qualified_name(type(self.cause)),
-                "message": str(self.cause),
-                "traceback": "".join(traceback.format_exception(self.cause)).rstrip(),
-            }
+            cause_type = _qualified_name(type(self.cause))
+            if self.withhold_cause_text:
+                frames = "".join(traceback.format_tb(self.cause.__traceback__))
+                data["cause"] = {
+                    "type": cause_type,
+                    "message": "(withheld: driver messages can hold row values)",
+                    "traceback": f"{frames}{cause_type}: (message withheld)".rstrip(),
+                }
+            else:
+                data["cause"] = {
+                    "type": cause_type,
+                    "message": str(self.cause),
+                    "traceback": "".join(traceback.format_exception(self.cause)).rstrip(),
+                }
         return data
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from spine_host.config import load_config
-from spine_host.errors import ConfigError, ErrorCategory
+from spine_host.errors import ConfigError, ErrorCategory, SpineError
 from spine_host.host import Host
 from spine_host.sources.database import DatabaseSource, DatabaseSourceConfig
 from spine_host.storage.adapter import DatabaseAdapter
@@ -292,6 +292,74 @@ def test_a_key_that_repeats_is_refused_instead_of_skipping_rows(sqlite: Database
     assert result.error is not None
     assert result.error.category is ErrorCategory.VALIDATION
     assert "unique" in result.error.message
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "pg"])
+def test_a_key_that_repeats_across_a_page_boundary_is_refused(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    adapter: DatabaseAdapter = request.getfixturevalue(backend)
+    name = table_name()
+    adapter.execute(f"CREATE TABLE {name} (day integer, v text)")
+    adapter.executemany(
+        f"INSERT INTO {name} VALUES (:day, :v)",
+        [{"day": 1, "v": "a"}, {"day": 2, "v": "b"}, {"day": 2, "v": "c"}, {"day": 3, "v": "d"}],
+    )
+
+    result = source(adapter, table=name, key="day", page_size=2).fetch()
+
+    assert result.error is not None, result.rows()
+    assert result.error.category is ErrorCategory.VALIDATION
+    assert "key column(s) day are not unique: value 2 repeats" in result.error.message
+
+
+def test_a_composite_key_that_repeats_across_a_page_boundary_is_refused(
+    sqlite: DatabaseAdapter,
+) -> None:
+    sqlite.execute("CREATE TABLE t (day integer, seq integer, v text)")
+    sqlite.executemany(
+        "INSERT INTO t VALUES (:day, :seq, :v)",
+        [
+            {"day": 1, "seq": 1, "v": "a"},
+            {"day": 1, "seq": 2, "v": "b"},
+            {"day": 1, "seq": 2, "v": "c"},
+            {"day": 2, "seq": 1, "v": "d"},
+        ],
+    )
+
+    result = source(sqlite, table="t", key=["day", "seq"], page_size=2).fetch()
+
+    assert result.error is not None, result.rows()
+    assert "key column(s) day, seq are not unique: value (1, 2) repeats" in result.error.message
+
+
+def test_a_repeat_on_a_later_page_is_refused_before_that_page_is_returned(
+    sqlite: DatabaseAdapter,
+) -> None:
+    sqlite.execute("CREATE TABLE t (day integer, v text)")
+    days = [1, 2, 3, 4, 4, 5]
+    sqlite.executemany(
+        "INSERT INTO t VALUES (:day, :v)", [{"day": d, "v": str(i)} for i, d in enumerate(days)]
+    )
+    reader = source(sqlite, table="t", key="day", page_size=2)
+
+    pages = reader.batches()
+    first = next(pages)
+
+    assert first.column("day").to_pylist() == [1, 2]
+    with pytest.raises(SpineError, match="value 4 repeats"):
+        next(pages)
+
+
+def test_a_unique_key_filling_pages_exactly_reads_every_row_once(sqlite: DatabaseAdapter) -> None:
+    sqlite.execute("CREATE TABLE t (id integer PRIMARY KEY)")
+    sqlite.executemany("INSERT INTO t VALUES (:id)", [{"id": i} for i in range(1, 7)])
+
+    result = source(sqlite, table="t", page_size=3).fetch()
+
+    assert [row["id"] for row in result.rows()] == [1, 2, 3, 4, 5, 6]
+    assert result.metadata is not None
+    assert result.metadata.extra["pages"] == 2
 
 
 def test_unknown_parameters_fail_as_validation(sqlite: DatabaseAdapter) -> None:

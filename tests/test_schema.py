@@ -162,3 +162,42 @@ def test_json_is_text_on_db2_and_native_elsewhere() -> None:
     postgres = sa.schema.CreateTable(schema.alerts).compile(dialect=registry.load("postgresql")())
     assert "details JSONB" in str(postgres)
     assert "created_at TIMESTAMP WITH TIME ZONE" in str(postgres)
+
+
+@pytest.mark.parametrize("dialect_name", DIALECTS)
+def test_a_reflected_timestamp_without_zone_is_sent_naive_utc_on_every_dialect(
+    dialect_name: str,
+) -> None:
+    dialect = registry.load(dialect_name)()
+    column = UtcDateTime(naive_is_utc=True, timezone=False)
+    local = datetime(2024, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+
+    assert column.process_bind_param(local, dialect) == datetime(2024, 1, 1, 12, 0)
+    assert column.process_bind_param(datetime(2024, 1, 1, 12, 0), dialect) == datetime(
+        2024, 1, 1, 12, 0
+    )
+    assert column.process_result_value(datetime(2024, 1, 1, 12, 0), dialect) == datetime(
+        2024, 1, 1, 12, 0, tzinfo=UTC
+    )
+    table = sa.Table("t", sa.MetaData(), sa.Column("at", column))
+    assert "WITH TIME ZONE" not in str(sa.schema.CreateTable(table).compile(dialect=dialect))
+
+
+def test_a_reflected_timestamptz_is_sent_aware_utc_on_postgresql() -> None:
+    postgres = registry.load("postgresql")()
+    column = UtcDateTime(naive_is_utc=True, timezone=True)
+    local = datetime(2024, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=-5)))
+
+    sent = column.process_bind_param(local, postgres)
+
+    assert sent == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    assert sent is not None
+    assert sent.utcoffset() == timedelta(0)
+    assert column.process_bind_param(datetime(2024, 1, 1, 12), postgres) == sent
+    table = sa.Table("t", sa.MetaData(), sa.Column("at", column))
+    assert "TIMESTAMP WITH TIME ZONE" in str(sa.schema.CreateTable(table).compile(dialect=postgres))
+
+
+def test_spine_timestamps_still_refuse_naive_values() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        UtcDateTime().process_bind_param(datetime(2024, 1, 1), registry.load("sqlite")())

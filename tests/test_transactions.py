@@ -95,3 +95,16 @@ def test_paging_by_a_key_that_repeats_across_pages_is_refused_not_lossy(
     assert raised.value.category is ErrorCategory.VALIDATION
     pages = list(adapter.iter_pages(table, ["id"], page_size=2))
     assert [[row["id"] for row in page] for page in pages] == [[0, 1], [2, 3]]
+
+
+def test_driver_error_text_with_row_values_stays_out_of_history(adapter: DatabaseAdapter) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    adapter.execute(f"CREATE UNIQUE INDEX {table}_day ON {table} (day)")
+    insert = f"INSERT INTO {table} (id, day) VALUES (:id, :day)"
+    adapter.execute(insert, {"id": 1, "day": 424242})
+    with pytest.raises(SpineError) as raised:
+        adapter.execute(insert, {"id": 2, "day": 424242})
+    stored = str(raised.value.to_dict())
+    assert "424242" not in stored
+    assert "withheld" in stored
+    assert raised.value.to_dict()["category"] == "STORAGE"

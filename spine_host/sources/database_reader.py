@@ -130,7 +130,10 @@ class KeysetReader:
         plan = self.plan()
         key_names = [column.name for column in plan.key]
         watermark_name = self.spec.watermark
-        statement = plan.statement.order_by(*plan.key).limit(self.spec.page_size)
+        page_size = self.spec.page_size
+        # One row more than a page: it tells whether another page follows, and a key it shares
+        # with the page's last row would otherwise fall between two pages unseen.
+        statement = plan.statement.order_by(*plan.key).limit(page_size + 1)
         self.max_watermark = since = self.since
         if since is not None and plan.watermark is not None:
             statement = statement.where(plan.watermark > _bound(plan.watermark, since))
@@ -139,11 +142,13 @@ class KeysetReader:
             page_statement = statement
             if after is not None:
                 page_statement = statement.where(self._after(plan.key, after))
-            page = self._query(page_statement)
-            if not page:
+            rows = self._query(page_statement)
+            if not rows:
                 return
             self.pages_read += 1
-            after = self._checked_keys(page, key_names)
+            self._check_keys(rows, key_names, previous=after)
+            page = rows[:page_size]
+            after = tuple(page[-1][name] for name in key_names)
             if watermark_name is not None:
                 newest = max(
                     (row[watermark_name] for row in page if row[watermark_name] is not None),
@@ -151,7 +156,7 @@ class KeysetReader:
                 )
                 self.max_watermark = _later(self.max_watermark, newest)
             yield page
-            if len(page) < self.spec.page_size:
+            if len(rows) <= page_size:
                 return
 
     def _after(self, key: list[sa.ColumnElement[Any]], after: tuple[Any, ...]) -> Any:
@@ -161,29 +166,44 @@ class KeysetReader:
             return sa.tuple_(*key) > sa.tuple_(*bound)
         return keyset_after(key, tuple(bound))  # type: ignore[arg-type]
 
-    def _checked_keys(self, page: list[dict[str, Any]], key_names: list[str]) -> tuple[Any, ...]:
-        """The page's last key; refuses NULL and repeated keys, which keyset paging would skip."""
-        missing = [name for name in key_names if name not in page[0]]
+    def _check_keys(
+        self,
+        rows: list[dict[str, Any]],
+        key_names: list[str],
+        *,
+        previous: tuple[Any, ...] | None,
+    ) -> None:
+        """Refuse NULL and repeated keys, which keyset paging would skip.
+
+        ``previous`` is the last key of the page before, so a repeat is caught wherever it
+        falls, within a page or across the boundary between two.
+        """
+        missing = [name for name in key_names if name not in rows[0]]
         if missing:
             raise SpineError(
                 f"{self.display}: the query returns no column(s) {missing} to page by; "
-                f"its columns: {', '.join(page[0])}",
+                f"its columns: {', '.join(rows[0])}",
                 category=ErrorCategory.VALIDATION,
             )
-        previous: tuple[Any, ...] | None = None
-        for row in page:
+        columns = ", ".join(key_names)
+        for row in rows:
             current = tuple(row[name] for name in key_names)
-            if None in current or current == previous:
-                problem = "is NULL in a row" if None in current else f"repeats {current!r}"
+            if None in current:
                 raise SpineError(
-                    f"{self.display}: key {key_names} {problem}; keyset paging needs key "
-                    "columns that are unique together and never NULL",
+                    f"{self.display}: key column(s) {columns} are NULL in a row; keyset paging "
+                    "needs key columns that are never NULL",
+                    category=ErrorCategory.VALIDATION,
+                    context={"key": key_names},
+                )
+            if current == previous:
+                value = current[0] if len(current) == 1 else current
+                raise SpineError(
+                    f"{self.display}: key column(s) {columns} are not unique: value {value!r} "
+                    "repeats; choose a unique key",
                     category=ErrorCategory.VALIDATION,
                     context={"key": key_names},
                 )
             previous = current
-        assert previous is not None  # pages are never empty here
-        return previous
 
     def _query(self, statement: sa.Select[Any]) -> list[dict[str, Any]]:
         try:

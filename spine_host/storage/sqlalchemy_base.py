@@ -283,7 +283,7 @@ class SqlAlchemyAdapter(TransactionScope):
                 ) from exc
         for column in table.columns:
             if isinstance(column.type, sa.DateTime):
-                column.type = UtcDateTime(naive_is_utc=True)
+                column.type = UtcDateTime(naive_is_utc=True, timezone=column.type.timezone)
         with self._tables_lock:
             self._tables[name] = table
         return table

@@ -33,6 +33,9 @@ __all__ = ["TransactionScope"]
 
 log = logging.getLogger(__name__)
 
+# Driver packages whose exception messages can quote row values.
+_DRIVERS = frozenset({"sqlite3", "psycopg", "psycopg2", "ibm_db", "ibm_db_dbi"})
+
 
 class _ThreadTransaction(threading.local):
     """This thread's open ``transaction()`` block: its connection, health and held locks."""
@@ -223,6 +226,8 @@ class TransactionScope:
             error = classify(exc)
         if error.cause is None:
             error.cause = exc
+        if isinstance(exc, sa.exc.DBAPIError) or type(exc).__module__.split(".")[0] in _DRIVERS:
+            error.withhold_cause_text = True
         error.message = redact_url(error.message)
         error.args = (error.message,)
         return error

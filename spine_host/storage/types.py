@@ -1,7 +1,8 @@
 """Column types that behave the same on every database spine supports.
 
 - :class:`UtcDateTime`: always timezone-aware UTC in Python; ``TIMESTAMP WITH TIME ZONE`` on
-  PostgreSQL, a plain ``TIMESTAMP`` holding UTC elsewhere (SQLite and DB2 keep no zone).
+  PostgreSQL, a plain ``TIMESTAMP`` holding UTC elsewhere (SQLite and DB2 keep no zone); a
+  reflected ``timestamp without time zone`` column holds naive UTC on every dialect.
 - :class:`JsonDocument`: any JSON-safe value; ``JSONB`` on PostgreSQL, ``JSON`` text on SQLite,
   and ``CLOB`` text on everything else (DB2 has no JSON column type the dialect can compile).
 """
@@ -33,36 +34,56 @@ class UtcDateTime(sa.TypeDecorator[datetime]):
     A naive ``datetime`` is refused: spine cannot know which zone it meant, and guessing is how
     history ends up an hour off after a DST change. Columns of tables spine did not create
     (reflected ones) use ``naive_is_utc=True``: their naive values are taken as UTC.
+
+    Args:
+        naive_is_utc: take naive values as UTC instead of refusing them.
+        timezone: whether the column keeps a zone (a reflected column's own flag). ``False``
+            (``timestamp without time zone``) is sent naive UTC on every dialect, so the
+            session's time zone never shifts it; ``True`` is sent aware where the database has
+            such a column. ``None``, spine's own columns, is ``TIMESTAMP WITH TIME ZONE`` on
+            PostgreSQL and a plain ``TIMESTAMP`` holding UTC elsewhere.
     """
 
     impl = sa.DateTime
     cache_ok = True
 
-    def __init__(self, naive_is_utc: bool = False) -> None:
+    def __init__(self, naive_is_utc: bool = False, timezone: bool | None = None) -> None:
         super().__init__()
         self.naive_is_utc = naive_is_utc
+        self.timezone = timezone
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        """``TIMESTAMP WITH TIME ZONE`` where the database has it, plain ``TIMESTAMP`` otherwise."""
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(sa.DateTime(timezone=True))
-        return dialect.type_descriptor(sa.DateTime())
+        """``TIMESTAMP WITH TIME ZONE`` where the column keeps a zone, plain ``TIMESTAMP`` else."""
+        return dialect.type_descriptor(sa.DateTime(timezone=self.keeps_zone(dialect)))
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Convert to UTC; drop the zone for databases whose column cannot keep it."""
-        if value is None:
-            return None
+    def keeps_zone(self, dialect: Dialect) -> bool:
+        """Whether values for this column go to ``dialect`` aware (else naive, in UTC)."""
+        return dialect.name == "postgresql" and self.timezone is not False
+
+    def as_utc(self, value: datetime) -> datetime:
+        """``value`` as an aware UTC datetime; naive values are UTC when ``naive_is_utc``.
+
+        Raises:
+            TypeError: for anything but a datetime.
+            ValueError: for a naive datetime when naive values are refused.
+        """
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__} {value!r}")
         if value.tzinfo is None or value.utcoffset() is None:
             if self.naive_is_utc:
-                return value if dialect.name != "postgresql" else value.replace(tzinfo=UTC)
+                return value.replace(tzinfo=UTC)
             raise ValueError(
                 f"naive datetime {value.isoformat()} given for a UTC timestamp column; "
                 "pass an aware datetime such as datetime.now(UTC)"
             )
-        utc = value.astimezone(UTC)
-        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+        return value.astimezone(UTC)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; drop the zone for columns that cannot keep it."""
+        if value is None:
+            return None
+        utc = self.as_utc(value)
+        return utc if self.keeps_zone(dialect) else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Attach UTC to what the database returns (it is UTC by construction)."""

@@ -20,6 +20,7 @@ from spine_host.retry import Backoff, RetryPolicy
 from spine_http.auth import Authenticator, TokenResponse, authenticator_for
 from spine_http.config import HttpSourceConfig
 from spine_http.errors import classify_requests_error, error_for_status, safe_url
+from spine_http.origins import OriginPolicy
 from spine_http.pagination import PageRequest
 from spine_http.ratelimit import RateLimiter
 
@@ -61,8 +62,6 @@ class HttpClient:
         secrets: Collection[str] = (),
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        import requests
-
         self.config = config
         self.secrets = tuple(secrets)
         self.auth: Authenticator = authenticator_for(config.auth, self)
@@ -78,23 +77,29 @@ class HttpClient:
             if config.requests_per_second
             else None
         )
-        self._session = requests.Session()
+        self._session = _guarded_session(self)
         self._session.verify = (
             config.ca_bundle if config.verify and config.ca_bundle else config.verify
         )
         self._timeout = (config.connect_timeout, config.read_timeout)
+        self.origins = OriginPolicy.for_url(config.url, config.allowed_hosts)
 
     def send(
         self, request: PageRequest, *, headers: Mapping[str, str] | None = None
     ) -> HttpResponse:
         """Send ``request`` with the configured method; retried per the policy.
 
+        Credentials go only to the configured ``url``'s origin; a request to a host in
+        ``allowed_hosts`` is sent without them, one to any other origin is never sent.
+
         Raises:
             SpineError: classified (AUTH, NOT_FOUND, RATE_LIMIT, TRANSIENT, TIMEOUT...) once
-                attempts run out or the failure is not worth retrying.
+                attempts run out or the failure is not worth retrying; SOURCE for a URL on an
+                origin that is not allowed.
         """
+        credentials = self.origins.credentials_for(request.url, shown=self.safe_url(request.url))
         return self.policy.call(
-            lambda: self._send_authenticated(request, headers or {}),
+            lambda: self._send_authenticated(request, headers or {}, credentials=credentials),
             sleep=self._sleep,
             classifier=self.classify,
             on_retry=self._log_retry,
@@ -125,15 +130,41 @@ class HttpClient:
         """Release pooled connections."""
         self._session.close()
 
+    def guard_redirect(self, prepared: requests.PreparedRequest) -> None:
+        """Hold a redirect to the origin rule: strip credentials or refuse, as for next pages.
+
+        requests drops only ``Authorization`` when a redirect changes host; an API key header
+        or query parameter would otherwise follow the server's ``Location`` anywhere.
+
+        Raises:
+            SpineError: SOURCE for a redirect to an origin that is not allowed.
+        """
+        from urllib.parse import parse_qsl, urlencode, urlsplit
+
+        url = prepared.url or ""
+        if self.origins.credentials_for(url, shown=self.safe_url(url), what="redirect to"):
+            return
+        headers: dict[str, str] = {}
+        params: dict[str, Any] = {}
+        self.auth.apply(headers, params)
+        for name in headers:
+            prepared.headers.pop(name, None)
+        if params:
+            parts = urlsplit(url)
+            kept = [
+                (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params
+            ]
+            prepared.url = parts._replace(query=urlencode(kept)).geturl()
+
     # -- internals -----------------------------------------------------------------------------
 
     def _send_authenticated(
-        self, request: PageRequest, extra_headers: Mapping[str, str]
+        self, request: PageRequest, extra_headers: Mapping[str, str], *, credentials: bool
     ) -> HttpResponse:
-        response = self._send_once(request, extra_headers)
+        response = self._send_once(request, extra_headers, credentials=credentials)
         # An OAuth2 token may be revoked before it expires: fetch a new one, once per request.
-        if response.status_code == 401 and self.auth.refresh():
-            response = self._send_once(request, extra_headers)
+        if response.status_code == 401 and credentials and self.auth.refresh():
+            response = self._send_once(request, extra_headers, credentials=credentials)
         method = self.config.method.upper()
         url = self.safe_url(response.url)
         error = error_for_status(response.status_code, response.headers, method=method, url=url)
@@ -150,11 +181,12 @@ class HttpClient:
         )
 
     def _send_once(
-        self, request: PageRequest, extra_headers: Mapping[str, str]
+        self, request: PageRequest, extra_headers: Mapping[str, str], *, credentials: bool
     ) -> requests.Response:
         headers = {**self.config.headers, **extra_headers}
         params = dict(request.params)
-        self.auth.apply(headers, params)
+        if credentials:
+            self.auth.apply(headers, params)
         if self._limiter is not None:
             self._limiter.acquire()
         return self._call(self.config.method.upper(), request.url, params=params, headers=headers)
@@ -191,3 +223,17 @@ class HttpClient:
             self.policy.max_attempts,
             delay,
         )
+
+
+def _guarded_session(client: HttpClient) -> requests.Session:
+    """A requests session whose redirects go through :meth:`HttpClient.guard_redirect`."""
+    import requests
+
+    class GuardedSession(requests.Session):
+        def rebuild_auth(
+            self, prepared_request: requests.PreparedRequest, response: requests.Response
+        ) -> None:
+            super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+            client.guard_redirect(prepared_request)
+
+    return GuardedSession()

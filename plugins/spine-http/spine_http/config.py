@@ -30,6 +30,8 @@ from typing import Any
 
 import attrs
 
+from spine_http.origins import host_entry_problem
+
 __all__ = [
     "ApiKeyLocation",
     "AuthConfig",
@@ -200,6 +202,9 @@ class HttpSourceConfig:
         verify: verify TLS certificates (on by default).
         ca_bundle: a CA bundle file to verify against instead of the system's.
         requests_per_second: the most requests sent per second; unlimited when unset.
+        allowed_hosts: hosts other than ``url``'s (``host`` for any port, ``host:port`` for
+            one) that next-page URLs may point to; they are sent no credentials. A next page
+            anywhere else is a SOURCE error.
         auth: the ``auth`` table.
         pagination: the ``pagination`` table.
         retry: the ``retry`` table.
@@ -215,6 +220,7 @@ class HttpSourceConfig:
     verify: bool = True
     ca_bundle: str | None = None
     requests_per_second: float | None = None
+    allowed_hosts: list[str] = attrs.field(factory=list)
     auth: AuthConfig = attrs.field(factory=AuthConfig)
     pagination: PaginationConfig = attrs.field(factory=PaginationConfig)
     retry: RetryConfig = attrs.field(factory=RetryConfig)
@@ -243,4 +249,9 @@ class HttpSourceConfig:
             problems.append(f"auth: type {self.auth.type.value!r} needs {', '.join(missing)}")
         if not self.url:
             problems.append("url: required")
+        problems.extend(
+            f"allowed_hosts: {problem}"
+            for problem in map(host_entry_problem, self.allowed_hosts)
+            if problem is not None
+        )
         return problems

@@ -145,6 +145,16 @@ def api() -> Iterator[ApiServer]:
 
 
 @pytest.fixture
+def other_api() -> Iterator[ApiServer]:
+    """A second server on 127.0.0.1: another port, so another origin than ``api``."""
+    server = ApiServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
 def closed_port_url() -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
     import socket

@@ -73,7 +73,12 @@ class PostgresAdapter(SqlAlchemyAdapter):
 
     def _create_engine(self, url: str, options: Mapping[str, Any]) -> sqlalchemy.Engine:
         # ``options`` were validated into ``self._settings``; build from the typed form.
-        return sqlalchemy.create_engine(url, **self._settings.engine_arguments())
+        url_options = sqlalchemy.engine.make_url(url).query.get("options")
+        if isinstance(url_options, tuple):  # ``?options=..&options=..``: libpq takes the last
+            url_options = url_options[-1]
+        engine = sqlalchemy.create_engine(url, **self._settings.engine_arguments(url_options))
+        sqlalchemy.event.listen(engine, "connect", _pin_session_to_utc)
+        return engine
 
     def _insert_chunks(
         self,
@@ -259,6 +264,21 @@ def _client_defaults(table: sqlalchemy.Table, columns: Sequence[str]) -> dict[st
         elif getattr(default, "is_scalar", False):
             defaults[column.name] = argument
     return defaults
+
+
+def _pin_session_to_utc(driver_connection: Any, _record: Any) -> None:
+    """Set the new session's time zone to UTC.
+
+    The engine's ``-c TimeZone=UTC`` option does not hold against libpq's ``PGTZ``, which the
+    server applies after it; a ``timestamp`` column would then be shifted by the client's zone.
+    """
+    autocommit = driver_connection.autocommit
+    # Outside a transaction: the pool's reset-on-return rollback would undo the SET.
+    driver_connection.autocommit = True
+    try:
+        driver_connection.execute("SET TIME ZONE 'UTC'")
+    finally:
+        driver_connection.autocommit = autocommit
 
 
 def _copy_safe(column_type: sqlalchemy.types.TypeEngine[Any]) -> bool:

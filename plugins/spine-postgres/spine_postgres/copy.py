@@ -9,7 +9,9 @@ matches the column.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,7 +28,8 @@ __all__ = ["CopyPlan", "arrow_rows", "copy_rows", "plan_copy"]
 
 _INT4_OID, _INT8_OID = 23, 20
 _DATE_OID = 1082
-_TIMESTAMP_OIDS = frozenset({1114, 1184})  # timestamp, timestamptz
+_TIMESTAMP_OID, _TIMESTAMPTZ_OID = 1114, 1184
+_TIMESTAMP_OIDS = frozenset({_TIMESTAMP_OID, _TIMESTAMPTZ_OID})
 _EPOCH_2000_MICROSECONDS = 946_684_800_000_000  # 2000-01-01 UTC, in microseconds since 1970
 _EPOCH_2000_DAYS = 10_957
 
@@ -125,6 +128,7 @@ def copy_rows(
     """
     count = 0
     declared = list(plan.type_oids if types is None else types)
+    encode = _naive_utc_encoder(declared)
     with connection.cursor() as cursor, cursor.copy(plan.statement) as copy:
         copy.set_types(declared)
         write_row = copy.write_row
@@ -132,17 +136,42 @@ def copy_rows(
             # The hot path: no per-row bookkeeping; the failing row is found only on failure.
             try:
                 for row in rows:
-                    write_row(row)
+                    write_row(row if encode is None else encode(row))
             except (TypeError, ValueError, OverflowError) as exc:
                 count = next(i for i, item in enumerate(rows, start=1) if item is row)
-                raise _unencodable(connection, plan, declared, row, count, exc) from exc
+                raise _unencodable(connection, plan, declared, row, count, exc, encode) from exc
             return len(rows)
         for count, row in enumerate(rows, start=1):
             try:
-                write_row(row)
+                write_row(row if encode is None else encode(row))
             except (TypeError, ValueError, OverflowError) as exc:
-                raise _unencodable(connection, plan, declared, row, count, exc) from exc
+                raise _unencodable(connection, plan, declared, row, count, exc, encode) from exc
     return count
+
+
+def _naive_utc_encoder(
+    declared: Sequence[int],
+) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    """A row converter sending aware datetimes naive, in UTC, to ``timestamp`` columns.
+
+    INSERT does the same for a ``timestamp without time zone`` column (see
+    :class:`~spine_host.storage.types.UtcDateTime`), so ``bulk_insert`` and ``upsert`` accept
+    the same values; psycopg's binary timestamp dumper refuses aware ones. None when no column
+    is such a timestamp.
+    """
+    positions = [i for i, oid in enumerate(declared) if oid == _TIMESTAMP_OID]
+    if not positions:
+        return None
+
+    def encode(row: Sequence[Any]) -> Sequence[Any]:
+        values = list(row)
+        for position in positions:
+            value = values[position]
+            if isinstance(value, datetime) and value.utcoffset() is not None:
+                values[position] = value.astimezone(UTC).replace(tzinfo=None)
+        return values
+
+    return encode
 
 
 def arrow_rows(
@@ -190,10 +219,16 @@ def _unencodable(
     row: Sequence[Any],
     number: int,
     exc: BaseException,
+    encode: Callable[[Sequence[Any]], Sequence[Any]] | None,
 ) -> SpineError:
     from psycopg import pq
 
     column, value, type_name = "?", None, "?"
+    if encode is not None:
+        # Check the values as they were sent, not as the caller gave them; when the conversion
+        # itself failed, the dump below finds the value.
+        with contextlib.suppress(ValueError, OverflowError):
+            row = encode(row)
     # The driver's message does not say which value failed; find it by dumping each one.
     for name, oid, column_type, candidate in zip(
         plan.columns, declared, plan.type_names, row, strict=False

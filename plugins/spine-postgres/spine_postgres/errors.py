@@ -49,6 +49,10 @@ _CONNECTION_REFUSALS: tuple[tuple[re.Pattern[str], ErrorCategory], ...] = (
     (re.compile(r'database ".*" does not exist'), ErrorCategory.CONFIG),
 )
 _QUERY_CANCELED = "57014"
+# Unique, foreign-key and exclusion violations detail the key as ``Key (a, b)=(1, x) ...``.
+_KEY_PREFIX, _KEY_VALUES = "Key (", ")=("
+_DATA_EXCEPTION_CLASS = "22"  # its messages quote the value: invalid input syntax for type ..: "x"
+_QUOTED_VALUE = re.compile(r'"(?:[^"]|"")*"')
 _UNDEFINED_TABLE = "42P01"
 
 
@@ -104,7 +108,7 @@ def classify_postgres_error(
     if error is None:
         return None
     sqlstate: str | None = getattr(error, "sqlstate", None)
-    primary = _primary_message(error)
+    primary = _primary_message(error, sqlstate)
     category = _category(error, sqlstate, primary, wrapper=exc)
     where = f" at {server.describe()}" if server is not None else ""
     if sqlstate is None and isinstance(error, _connection_error_types()):
@@ -171,16 +175,36 @@ def _connection_error_types() -> tuple[type[BaseException], ...]:
     return (psycopg.OperationalError, psycopg.InterfaceError)
 
 
-def _primary_message(error: BaseException) -> str:
+def _primary_message(error: BaseException, sqlstate: str | None) -> str:
+    """The server's one-line message, naming constraints and columns but never row values.
+
+    The message goes into run history and alerts, so ``message_detail`` (``Key (api_token)=(…)
+    already exists``, ``Failing row contains (…)``) is never copied: only the key's column list
+    is taken from it. Data exceptions quote the offending value; the quote is masked.
+    """
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag is not None else None
     text = primary or str(error) or type(error).__name__
     detail = getattr(diag, "message_detail", None) if diag is not None else None
-    if detail:
-        text = f"{text} ({detail})"
+    if not primary and detail:
+        # str() of a server error carries the DETAIL (and the statement's LINE) below the primary.
+        text = text.split("\n", 1)[0]
+    if sqlstate is not None and sqlstate.startswith(_DATA_EXCEPTION_CLASS):
+        text = _QUOTED_VALUE.sub("<value>", text)
+    columns = _key_columns(detail)
+    if columns is not None:
+        text = f"{text} on ({columns})"
     # libpq's connection messages span lines with tab-indented hints; keep one line.
     text = re.sub(r"\s*\n\s*", "; ", text.strip())
     return re.sub(r"[ \t]+", " ", text)
+
+
+def _key_columns(detail: str | None) -> str | None:
+    """The column list of a ``Key (columns)=(values) ...`` detail, without the values."""
+    if not detail or not detail.startswith(_KEY_PREFIX):
+        return None
+    columns, separator, _ = detail[len(_KEY_PREFIX) :].partition(_KEY_VALUES)
+    return columns if separator else None
 
 
 def _context(

@@ -66,15 +66,27 @@ class PostgresOptions:
                 raise ConfigError(f"storage.{name} = {value!r}: expected a number >= {minimum:g}")
         return settings
 
-    def engine_arguments(self) -> dict[str, Any]:
-        """Keyword arguments for ``sqlalchemy.create_engine`` (QueuePool with pre-ping)."""
+    def engine_arguments(self, url_options: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for ``sqlalchemy.create_engine`` (QueuePool with pre-ping).
+
+        Every session runs with ``TimeZone=UTC``, so the server's conversions between
+        ``timestamp`` and ``timestamptz`` (and the zone of the values it returns) never depend
+        on the server's or the client's zone (``PGTZ``).
+
+        Args:
+            url_options: the libpq ``options`` the storage URL gives (``?options=-c ...``);
+                ``connect_args`` would replace them, so they are kept in front of spine's own.
+        """
+        settings = [url_options] if url_options else []
+        settings.append("-c TimeZone=UTC")
+        if self.statement_timeout:
+            milliseconds = max(1, round(self.statement_timeout * 1000))
+            settings.append(f"-c statement_timeout={milliseconds}")
         connect_args: dict[str, Any] = {
             "connect_timeout": self.connect_timeout,
             "application_name": self.application_name,
+            "options": " ".join(settings),
         }
-        if self.statement_timeout:
-            milliseconds = max(1, round(self.statement_timeout * 1000))
-            connect_args["options"] = f"-c statement_timeout={milliseconds}"
         return {
             "pool_size": self.pool_size,
             "max_overflow": self.max_overflow,
@@ -82,5 +94,8 @@ class PostgresOptions:
             "pool_recycle": self.pool_recycle,
             "pool_pre_ping": True,
             "echo": self.echo,
+            # A failed statement's text goes into run history as the error's cause: its bound
+            # values (tokens, personal data) stay out of it and out of echoed logs.
+            "hide_parameters": True,
             "connect_args": connect_args,
         }

@@ -84,6 +84,79 @@ def test_integrity_violations_are_storage_errors_not_retryable(
         assert error.context["constraint"] == constraint
 
 
+@pytest.mark.parametrize(
+    ("statement", "names"),
+    [
+        (
+            "INSERT INTO err_parent VALUES (1, 1, 'tok_live_SECRET')",
+            ['unique constraint "err_parent_pkey" on (id)'],
+        ),
+        (
+            "INSERT INTO err_parent VALUES (3, -1, 'tok_live_SECRET')",
+            ['check constraint "err_parent_qty_check"'],
+        ),
+        ("INSERT INTO err_parent (id, name) VALUES (3, NULL)", ['column "name"']),
+        (
+            "INSERT INTO err_child VALUES (77001, 77002)",
+            ['foreign key constraint "err_child_parent_id_fkey" on (parent_id)'],
+        ),
+        ("SELECT 'tok_live_SECRET'::uuid", ["invalid input syntax for type uuid"]),
+    ],
+)
+def test_messages_name_constraints_and_columns_but_never_row_values(
+    host: Host, connect: Callable[..., psycopg.Connection[Any]], statement: str, names: list[str]
+) -> None:
+    connection = connect(autocommit=True)
+
+    error = host.classify(raised_by(lambda: connection.execute(statement)))
+
+    for name in names:
+        assert name in error.message
+    shown = f"{error.message} {error.context}"
+    assert "tok_live_SECRET" not in shown
+    assert "77001" not in shown
+    assert "77002" not in shown
+    assert "Failing row" not in shown
+
+
+def test_a_unique_key_on_an_expression_names_the_expression_not_the_value(
+    host: Host, connect: Callable[..., psycopg.Connection[Any]]
+) -> None:
+    connection = connect(autocommit=True)
+    connection.execute(
+        "CREATE TEMP TABLE err_users (email text); "
+        "CREATE UNIQUE INDEX err_users_email ON err_users (lower(email)); "
+        "INSERT INTO err_users VALUES ('Ada@example.org')"
+    )
+
+    error = host.classify(
+        raised_by(lambda: connection.execute("INSERT INTO err_users VALUES ('ada@EXAMPLE.org')"))
+    )
+
+    assert 'unique constraint "err_users_email" on (lower(email))' in error.message
+    assert "example.org" not in error.message.lower()
+
+
+def test_the_adapter_keeps_bound_values_out_of_the_error_and_its_cause(postgres_url: str) -> None:
+    from spine_postgres.adapter import PostgresAdapter
+
+    adapter = PostgresAdapter(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        adapter.execute("CREATE TABLE err_tokens (api_token text PRIMARY KEY)")
+        adapter.execute("INSERT INTO err_tokens VALUES (:t)", {"t": "tok_live_SECRET"})
+        with pytest.raises(SpineError) as raised:
+            adapter.execute("INSERT INTO err_tokens VALUES (:t)", {"t": "tok_live_SECRET"})
+    finally:
+        adapter.execute("DROP TABLE IF EXISTS err_tokens")
+        adapter.close()
+
+    assert 'unique constraint "err_tokens_pkey" on (api_token)' in raised.value.message
+    assert "tok_live_SECRET" not in raised.value.message
+    assert "tok_live_SECRET" not in str(raised.value.context)
+    # The cause (kept for the traceback) shows the statement without its bound values.
+    assert "[parameters: {'t'" not in str(raised.value.cause)
+
+
 def test_integrity_violation_wrapped_by_sqlalchemy_is_classified(
     host: Host, postgres_url: str, connect: Callable[..., psycopg.Connection[Any]]
 ) -> None:
