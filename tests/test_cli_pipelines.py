@@ -137,6 +137,27 @@ def test_idempotency_key_from_the_cli_runs_once(host: Host) -> None:
     assert pipeline_otc.CALLS[("otc.slow", key)] == 1
 
 
+def test_idempotency_key_reused_for_another_pipeline_exits_2(host: Host) -> None:
+    key = f"k1-{random_friday()}"
+    friday = random_friday().isoformat()
+    ingest = invoke(
+        host, pipelines_group, "run", "otc.ingest", "-p", f"week_ending={friday}",
+        "--idempotency-key", key, "--json",
+    )  # fmt: skip
+    assert ingest.exit_code == 0, ingest.output
+    earlier = json.loads(ingest.output)["execution_id"]
+
+    reused = invoke(
+        host, pipelines_group, "run", "otc.slow", "-p", f"marker={key}",
+        "--idempotency-key", key, "--json",
+    )  # fmt: skip
+
+    assert reused.exit_code == 2, reused.output
+    assert f"idempotency key {key!r} was already used by execution {earlier}" in reused.output
+    assert "pipeline 'otc.ingest'" in reused.output
+    assert pipeline_otc.CALLS[("otc.slow", key)] == 0
+
+
 def test_missing_tables_say_to_run_db_upgrade(tmp_path: Any) -> None:
     with open_host(f"sqlite:///{tmp_path}/empty.db", pipeline_otc, create_tables=False) as host:
         for group, args in [

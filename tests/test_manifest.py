@@ -53,8 +53,8 @@ def test_is_at_least_compares_ranks(manifest: WorkManifest) -> None:
 
 
 def test_latest_is_the_highest_ranked_stage(manifest: WorkManifest) -> None:
-    manifest.advance_to("2025-12-26", "AGGREGATED", row_count=5)
     manifest.advance_to("2025-12-26", "INGESTED", row_count=500)
+    manifest.advance_to("2025-12-26", "AGGREGATED", row_count=5)
 
     latest = manifest.latest("2025-12-26")
     assert latest is not None
@@ -94,3 +94,50 @@ def test_undeclared_stages_use_explicit_ranks(host: Host) -> None:
     latest = manifest.latest("p1")
     assert latest is not None
     assert latest.stage == "PUBLISHED"
+
+
+def test_redoing_a_stage_invalidates_the_stages_after_it(host: Host) -> None:
+    # The OTC example's stages: a forced re-ingest makes the check and the summary stale.
+    otc = WorkManifest(
+        host.storage, f"otc-{uuid.uuid4().hex[:8]}", stages=("INGESTED", "CHECKED", "SUMMARIZED")
+    )
+    for week in ("2025-12-19", "2025-12-26"):
+        for stage in otc.stages:
+            otc.advance_to(week, stage, execution_id="first")
+    elsewhere = WorkManifest(host.storage, f"other-{uuid.uuid4().hex[:8]}", stages=otc.stages)
+    elsewhere.advance_to("2025-12-26", "SUMMARIZED")
+
+    otc.advance_to("2025-12-26", "INGESTED", row_count=7, execution_id="forced")
+
+    assert [(e.stage, e.execution_id) for e in otc.entries("2025-12-26")] == [
+        ("INGESTED", "forced")
+    ]
+    assert not otc.is_at_least("2025-12-26", "CHECKED")
+    latest = otc.latest("2025-12-26")
+    assert latest is not None
+    assert (latest.stage, latest.row_count) == ("INGESTED", 7)
+    # Other partitions and other domains keep their stages.
+    assert [e.stage for e in otc.entries("2025-12-19")] == ["INGESTED", "CHECKED", "SUMMARIZED"]
+    assert elsewhere.is_at_least("2025-12-26", "SUMMARIZED")
+
+
+def test_redoing_a_middle_stage_keeps_the_stages_before_it(manifest: WorkManifest) -> None:
+    for stage in manifest.stages:
+        manifest.advance_to("2025-12-26", stage, row_count=1)
+
+    manifest.advance_to("2025-12-26", "NORMALIZED", row_count=2)
+
+    assert [(e.stage, e.row_count) for e in manifest.entries("2025-12-26")] == [
+        ("INGESTED", 1),
+        ("NORMALIZED", 2),
+    ]
+
+
+def test_undeclared_stages_invalidate_by_explicit_rank(host: Host) -> None:
+    manifest = WorkManifest(host.storage, f"adhoc-{uuid.uuid4().hex[:8]}")
+    manifest.advance_to("p1", "LOADED", rank=1)
+    manifest.advance_to("p1", "PUBLISHED", rank=5)
+
+    manifest.advance_to("p1", "LOADED", rank=1)
+
+    assert [e.stage for e in manifest.entries("p1")] == ["LOADED"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import typing
+from collections.abc import MutableSequence, MutableSet, Sequence, Set
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -160,3 +162,130 @@ def test_json_form_and_description() -> None:
         "venues: a comma-separated list of text = (computed)",
         "bad_lines: an integer = 2",
     ]
+
+
+@attrs.frozen
+class Collections:
+    read_only: Sequence[str] = ()
+    typing_alias: typing.Sequence[int] = ()
+    mutable: MutableSequence[int] = attrs.field(factory=list)
+    unique: Set[str] = frozenset()
+    mutable_set: MutableSet[int] = attrs.field(factory=set)
+    frozen: frozenset[date] = frozenset()
+    weeks: tuple[int, ...] = ()
+    pair: tuple[int, str] = (0, "")
+    maybe: Sequence[Tier] | None = None
+
+
+def test_abstract_collections_split_on_commas_and_build_the_declared_kind() -> None:
+    params = structure_params(
+        "t",
+        Collections,
+        {
+            "read_only": "x,y",
+            "typing_alias": "1, 2",
+            "mutable": "3,4",
+            "unique": "x,y,x",
+            "mutable_set": "5,5,6",
+            "frozen": "2025-12-26,2025-12-19",
+            "weeks": "7,8",
+            "pair": "9,nine",
+            "maybe": "T1,OTC",
+        },
+    )
+    assert params == Collections(
+        read_only=("x", "y"),
+        typing_alias=(1, 2),
+        mutable=[3, 4],
+        unique=frozenset({"x", "y"}),
+        mutable_set={5, 6},
+        frozen=frozenset({date(2025, 12, 26), date(2025, 12, 19)}),
+        weeks=(7, 8),
+        pair=(9, "nine"),
+        maybe=(Tier.NMS_TIER_1, Tier.OTC),
+    )
+    # Read-only kinds become immutable values; mutable ones stay mutable.
+    kinds = [type(params.read_only), type(params.unique), type(params.mutable)]
+    assert [*kinds, type(params.mutable_set)] == [tuple, frozenset, list, set]
+
+
+def test_collection_items_are_checked_one_by_one() -> None:
+    error = invalid(Collections, {"typing_alias": "1,x", "frozen": "20251226", "pair": "1"})
+    assert "typing_alias = '1,x': item 2 'x': expected an integer" in error.message
+    assert "frozen = '20251226': item 1 '20251226': expected a date as YYYY-MM-DD" in (
+        error.message
+    )
+    assert "pair = '1': expected 2 comma-separated values (an integer, text), got 1" in (
+        error.message
+    )
+
+
+@pytest.mark.parametrize("text", ["20251226", "2025-W52-5", "2025-360", "2025-12-26T06:00+00:00"])
+def test_dates_are_exactly_yyyy_mm_dd(text: str) -> None:
+    error = invalid(AllKinds, {"day": text})
+    assert f"day = {text!r}: expected a date as YYYY-MM-DD" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-12-26T06:00:00Z", datetime(2025, 12, 26, 6, tzinfo=UTC)),
+        ("2025-12-26T06:00:00.250+00:00", datetime(2025, 12, 26, 6, 0, 0, 250_000, tzinfo=UTC)),
+        ("2025-12-26T01:00-05:00", datetime(2025, 12, 26, 6, tzinfo=UTC)),
+    ],
+)
+def test_datetimes_with_an_offset_are_accepted(text: str, expected: datetime) -> None:
+    at = structure_params("t", AllKinds, {"day": "2025-12-26", "at": text}).at
+    assert at == expected
+    assert at.utcoffset() is not None
+
+
+@pytest.mark.parametrize("text", ["2025-12-26T06:00", "2025-12-26T06:00:00"])
+def test_naive_datetimes_are_refused_asking_for_an_offset(text: str) -> None:
+    error = invalid(AllKinds, {"day": "2025-12-26", "at": text})
+    assert f"at = {text!r}: a date and time needs an offset or Z (spine stores UTC)" in (
+        error.message
+    )
+    naive = invalid(AllKinds, {"day": "2025-12-26", "at": datetime(2025, 12, 26, 6)})
+    assert "needs an offset or Z" in naive.message
+
+
+@pytest.mark.parametrize("text", ["2025-12-26", "20251226T060000Z", "2025-12-26 06:00+00:00"])
+def test_datetimes_must_be_extended_iso_8601(text: str) -> None:
+    error = invalid(AllKinds, {"day": "2025-12-26", "at": text})
+    assert f"at = {text!r}: expected a date and time as ISO 8601 with an offset" in error.message
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "expectation"),
+    [
+        ("limit", "1_000", "expected an integer"),
+        ("limit", "١٢", "expected an integer"),
+        ("ratio", "nan", "expected a finite number"),
+        ("ratio", "inf", "expected a finite number"),
+        ("ratio", "-Infinity", "expected a finite number"),
+        ("ratio", "1_0.5", "expected a finite number"),
+        ("price", "NaN", "expected a finite decimal number"),
+        ("price", "1_000", "expected a finite decimal number"),
+    ],
+)
+def test_numbers_refuse_underscores_and_non_finite_values(
+    field: str, text: str, expectation: str
+) -> None:
+    error = invalid(AllKinds, {"day": "2025-12-26", field: text})
+    assert f"{field} = {text!r}: {expectation}" in error.message
+
+
+def test_signed_numbers_are_still_accepted() -> None:
+    params = structure_params(
+        "t", AllKinds, {"day": "2025-12-26", "limit": "-3", "ratio": "+1e3", "price": "-0.5"}
+    )
+    assert (params.limit, params.ratio, params.price) == (-3, 1000.0, Decimal("-0.5"))
+
+
+def test_an_int_enum_refuses_booleans() -> None:
+    error = invalid(AllKinds, {"day": "2025-12-26", "priority": True})
+    assert "priority = True: expected one of 1, 2" in error.message
+    assert structure_params("t", AllKinds, {"day": "2025-12-26", "priority": 2}).priority is (
+        Priority.HIGH
+    )

@@ -4,7 +4,8 @@ One path for every run (the CLI, a workflow step, a schedule):
 
 1. look the pipeline up and structure its parameters (a bad parameter fails here, before
    anything is recorded or run);
-2. with an idempotency key already used, return that earlier execution instead;
+2. with an idempotency key already used, return that earlier execution instead (a key reused
+   for another pipeline or other parameters is a VALIDATION error);
 3. record the execution (``created``); if the pipeline's manifest stage is already reached for
    the partition, record it SKIPPED unless forced;
 4. run it under its retry policy, recording ``started`` for every attempt and ``retried`` with
@@ -17,6 +18,7 @@ A failing pipeline never raises out of :meth:`Dispatcher.run`: it returns a FAIL
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -90,23 +92,26 @@ class Dispatcher:
             name: the registered pipeline name.
             params: raw parameters (strings from the CLI or typed values); never modified.
             context: lineage (execution id, batch, parent); a new root context when omitted.
-            idempotency_key: a key already used returns that execution instead of running.
+            idempotency_key: a key already used returns that execution instead of running;
+                reusing it for another pipeline or other parameters raises VALIDATION.
             force: run even when the pipeline's manifest stage is already reached.
             retry_policy: overrides the pipeline's own policy (default: one attempt).
 
         Raises:
             SpineError: CONFIG for an unknown pipeline, VALIDATION for bad parameters (before
-                anything is recorded), STORAGE when history cannot be written. A failure of
-                the pipeline itself is returned as a FAILED execution, never raised.
+                anything is recorded) or an idempotency key already used for other work,
+                STORAGE when history cannot be written. A failure of the pipeline itself is
+                returned as a FAILED execution, never raised.
         """
         pipeline = self.host.registries.pipelines.get(name)
         described = pipeline_attributes(pipeline)
         typed_params = structure_params(name, described.Params, params or {})
+        json_params = params_to_json(typed_params)
         repository = self.executions
         if idempotency_key is not None:
             earlier = repository.by_idempotency_key(idempotency_key)
             if earlier is not None:
-                return earlier
+                return _same_request(earlier, idempotency_key, name, json_params)
         partition = partition_key(pipeline, typed_params)
         if described.stage is not None and partition is None:
             partition = DEFAULT_PARTITION
@@ -121,7 +126,7 @@ class Dispatcher:
             execution_id=context.execution_id,
             pipeline=name,
             status=ExecutionStatus.PENDING,
-            params=params_to_json(typed_params),
+            params=json_params,
             batch_id=context.batch_id,
             parent_execution_id=context.parent_execution_id,
             triggered_by=context.triggered_by,
@@ -136,7 +141,7 @@ class Dispatcher:
             if idempotency_key is not None:
                 earlier = repository.by_idempotency_key(idempotency_key)
                 if earlier is not None:
-                    return earlier
+                    return _same_request(earlier, idempotency_key, name, json_params)
             raise
         run = _Run(self, repository, pipeline, described, context, execution, typed_params)
         if not force and run.stage_reached():
@@ -314,6 +319,36 @@ class _Run:
             attempts=attempts,
             finished_at=now,
         )
+
+
+def _same_request(
+    earlier: Execution, key: str, pipeline: str, params: Mapping[str, Any]
+) -> Execution:
+    """``earlier`` when it ran ``pipeline`` with ``params``; a key reused for other work fails.
+
+    Returning the earlier execution of a different pipeline or parameters would report work
+    that was never done as done, so the reuse is refused as the caller's mistake.
+    """
+    if earlier.pipeline == pipeline and _canonical(earlier.params) == _canonical(params):
+        return earlier
+    raise SpineError(
+        f"idempotency key {key!r} was already used by execution {earlier.execution_id} of "
+        f"pipeline {earlier.pipeline!r} with params {_canonical(earlier.params)}; this run is "
+        f"pipeline {pipeline!r} with params {_canonical(params)}: use a new key",
+        category=ErrorCategory.VALIDATION,
+        context={
+            "idempotency_key": key,
+            "execution_id": earlier.execution_id,
+            "pipeline": earlier.pipeline,
+            "params": dict(earlier.params),
+        },
+    )
+
+
+def _canonical(params: Mapping[str, Any]) -> str:
+    # The stored params went through the database's JSON column: compare their text form so
+    # that key order and tuple-versus-list make no difference.
+    return json.dumps(json_safe(dict(params)), sort_keys=True, separators=(",", ":"))
 
 
 def _created_row(execution: Execution) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A domain declares its stages in order (``INGESTED`` < ``NORMALIZED`` < ``AGGREGATED``), which
 gives each a rank. Pipelines record the stage they reached for a partition (a week, a tier...)
 with row counts and metrics, and ask whether a partition is already at least at a stage, which
-is how a re-run of finished work is skipped::
+is how a re-run of finished work is skipped. Reaching a stage again (a forced re-run) removes
+the partition's later stages, so they run again rather than stand on replaced data::
 
     manifest = WorkManifest(host.storage, "otc", stages=("INGESTED", "NORMALIZED"))
     manifest.advance_to("2025-12-26", "INGESTED", row_count=1200, metrics={"files": 3})
@@ -59,6 +60,10 @@ class ManifestEntry:
 class WorkManifest:
     """The stages reached by the partitions of one domain.
 
+    Re-doing a stage invalidates the stages after it: advancing a partition to a stage (again)
+    deletes its rows for every higher-ranked stage, so a forced re-ingest makes the checks and
+    summaries built on the old data run again instead of being skipped as done.
+
     Args:
         storage: the host's storage adapter.
         domain: the domain (``otc``).
@@ -105,7 +110,11 @@ class WorkManifest:
         rank: int | None = None,
         execution_id: str | None = None,
     ) -> ManifestEntry:
-        """Record that ``partition`` reached ``stage``; reaching it again updates the row."""
+        """Record that ``partition`` reached ``stage``; reaching it again updates the row.
+
+        The partition's stages ranked above ``stage`` are removed in the same transaction:
+        they were built on the output this stage just replaced.
+        """
         declared = self.rank_of(stage)
         if declared is not None and rank is not None and rank != declared:
             raise SpineError(
@@ -123,7 +132,16 @@ class WorkManifest:
             "batch_id": self.batch_id,
             "updated_at": utc_now(),
         }
-        self.storage.upsert(_table.name, [row], key=["domain_name", "partition_key", "stage"])
+        with self.storage.transaction():
+            self.storage.upsert(_table.name, [row], key=["domain_name", "partition_key", "stage"])
+            # The later stages were built from what this stage produced before: they are stale.
+            self.storage.execute(
+                sa.delete(_table).where(
+                    _table.c.domain_name == self.domain,
+                    _table.c.partition_key == row["partition_key"],
+                    _table.c.stage_rank > row["stage_rank"],
+                )
+            )
         entry = self.get(partition, stage)
         assert entry is not None  # just written
         return entry

@@ -12,10 +12,14 @@ parameter, the value and what was expected::
 
 from __future__ import annotations
 
+import collections.abc
+import contextlib
 import datetime as dt
 import decimal
 import enum
+import math
 import pathlib
+import re
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,7 +40,29 @@ __all__ = [
 
 _TRUE = frozenset({"true", "1", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "no", "n", "off"})
-_SEQUENCES: tuple[Any, ...] = (list, tuple, set, frozenset, typing.Sequence, typing.AbstractSet)
+
+#: What a comma-separated parameter is built as, by the origin of its declared type
+#: (``typing.get_origin(typing.Sequence[int])`` is ``collections.abc.Sequence``). A read-only
+#: ``Sequence`` becomes a tuple and a read-only ``Set`` a frozenset, so frozen Params stay
+#: hashable.
+_COLLECTIONS: dict[Any, Callable[[list[Any]], Any]] = {
+    list: list,
+    tuple: tuple,
+    set: set,
+    frozenset: frozenset,
+    collections.abc.Sequence: tuple,
+    collections.abc.MutableSequence: list,
+    collections.abc.Set: frozenset,
+    collections.abc.MutableSet: set,
+}
+
+# Exactly the forms the messages promise; fromisoformat alone also takes 20251226 and 2025-W52-5.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(?P<offset>Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def structure_params(pipeline: str, params_cls: type[Any] | None, raw: Mapping[str, Any]) -> Any:
@@ -214,62 +240,72 @@ def _boolean(value: Any, _: Any) -> bool:
 def _integer(value: Any, _: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
+    # int() alone would also take "1_000" and other digits than 0-9.
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
     raise ValueError("expected an integer")
 
 
 def _number(value: Any, _: Any) -> float:
+    number: float | None = None
     if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise ValueError("expected a number")
+        number = float(value)
+    elif isinstance(value, str) and "_" not in value:
+        with contextlib.suppress(ValueError):
+            number = float(value.strip())
+    # nan and inf parse, but no parameter means them and nan compares unequal to itself.
+    if number is None or not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
 
 
 def _decimal(value: Any, _: Any) -> decimal.Decimal:
+    number: decimal.Decimal | None = None
     if isinstance(value, decimal.Decimal):
-        return value
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        try:
-            # str() first: Decimal(0.1) would keep the float's binary noise.
-            return decimal.Decimal(str(value).strip())
-        except decimal.InvalidOperation:
-            pass
-    raise ValueError("expected a decimal number")
+        number = value
+    elif isinstance(value, int | float | str) and not isinstance(value, bool):
+        # str() first: Decimal(0.1) would keep the float's binary noise.
+        text = str(value).strip()
+        with contextlib.suppress(decimal.InvalidOperation):
+            number = decimal.Decimal(text) if "_" not in text else None
+    if number is None or not number.is_finite():
+        raise ValueError("expected a finite decimal number")
+    return number
 
 
 def _date(value: Any, _: Any) -> dt.date:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         try:
             return dt.date.fromisoformat(value.strip())
-        except ValueError:
+        except ValueError:  # 2025-02-30
             pass
     raise ValueError("expected a date as YYYY-MM-DD")
 
 
 def _datetime(value: Any, _: Any) -> dt.datetime:
+    example = "e.g. 2025-12-26T06:00:00+00:00 or 2025-12-26T06:00:00Z"
+    parsed: dt.datetime | None = None
     if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError("expected a date and time as ISO 8601, e.g. 2025-12-26T06:00:00+00:00")
+        parsed = value
+    elif isinstance(value, str) and _ISO_DATETIME.fullmatch(value.strip()):
+        with contextlib.suppress(ValueError):  # the right shape, but 2025-12-26T25:00Z
+            parsed = dt.datetime.fromisoformat(value.strip())
+    if parsed is None:
+        raise ValueError(f"expected a date and time as ISO 8601 with an offset, {example}")
+    # A naive time would be read in whatever zone the host runs in; spine stores UTC.
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError(
+            f"a date and time needs an offset or Z (spine stores UTC); add one, {example}"
+        )
+    return parsed
 
 
 def _enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
     for member in cls:
-        if value == member.value or value is member:
+        # True == 1: a boolean picks a member only by identity, never an IntEnum's 1.
+        if value is member or (value == member.value and not isinstance(value, bool)):
             return member
     if isinstance(value, str):
         text = value.strip()
@@ -292,27 +328,38 @@ def _enum_first(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
 
 
 def _is_sequence(cls: Any) -> bool:
-    return typing.get_origin(cls) in _SEQUENCES or cls in (list, tuple, set, frozenset)
+    return (typing.get_origin(cls) or cls) in _COLLECTIONS
+
+
+def _is_fixed_tuple(cls: Any) -> bool:
+    # tuple[int, str] has one type per position; tuple[int, ...] and the rest one item type.
+    arguments = typing.get_args(cls)
+    return typing.get_origin(cls) is tuple and bool(arguments) and Ellipsis not in arguments
+
+
+def _item_types(cls: Any) -> list[Any]:
+    """The declared item types: one for ``list[T]``/``tuple[T, ...]``, one per slot otherwise."""
+    return [arg for arg in typing.get_args(cls) if arg is not Ellipsis] or [str]
 
 
 def _sequence_hook(converter: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
     def factory(cls: Any) -> Callable[[Any, Any], Any]:
         origin = typing.get_origin(cls) or cls
-        arguments = [arg for arg in typing.get_args(cls) if arg is not Ellipsis]
-        item_type = arguments[0] if arguments else str
-        build: Callable[[list[Any]], Any] = (
-            list if origin in (list, typing.Sequence) else origin  # abstract types: a list
-        )
-        if origin is typing.AbstractSet:
-            build = frozenset
+        build = _COLLECTIONS[origin]
+        item_types = _item_types(cls)
+        fixed = _is_fixed_tuple(cls)
 
         def hook(value: Any, _: Any) -> Any:
             # "a,b,c" on the command line; a list when a workflow passes one.
             items = [item.strip() for item in value.split(",")] if isinstance(value, str) else value
             if isinstance(items, str | bytes | Mapping) or not hasattr(items, "__iter__"):
-                raise ValueError(f"expected a comma-separated list of {_type_name(item_type)}")
+                raise ValueError(f"expected {_type_name(cls)}")
+            items = [item for item in items if item != ""]
+            if fixed and len(items) != len(item_types):
+                raise ValueError(f"expected {_type_name(cls)}, got {len(items)}")
             structured = []
-            for index, item in enumerate(i for i in items if i != ""):
+            for index, item in enumerate(items):
+                item_type = item_types[index] if fixed else item_types[0]
                 try:
                     structured.append(converter.structure(item, item_type))
                 except (ValueError, TypeError) as exc:
@@ -331,8 +378,11 @@ def _type_name(cls: Any) -> str:
     if isinstance(cls, type) and issubclass(cls, enum.Enum):
         return "one of " + ", ".join(str(member.value) for member in cls)
     if _is_sequence(cls):
-        arguments = [arg for arg in typing.get_args(cls) if arg is not Ellipsis]
-        return f"a comma-separated list of {_type_name(arguments[0] if arguments else str)}"
+        item_types = _item_types(cls)
+        if _is_fixed_tuple(cls):
+            slots = ", ".join(_type_name(item) for item in item_types)
+            return f"{len(item_types)} comma-separated values ({slots})"
+        return f"a comma-separated list of {_type_name(item_types[0])}"
     names = {
         str: "text",
         int: "an integer",
@@ -340,7 +390,7 @@ def _type_name(cls: Any) -> str:
         bool: "true or false",
         decimal.Decimal: "a decimal number",
         dt.date: "a date as YYYY-MM-DD",
-        dt.datetime: "an ISO 8601 date and time",
+        dt.datetime: "an ISO 8601 date and time with an offset",
         pathlib.Path: "a path",
     }
     if cls in names:

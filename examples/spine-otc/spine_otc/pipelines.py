@@ -53,12 +53,14 @@ def ingest_week(context: ExecutionContext, params: WeekParams) -> dict[str, Any]
         if row["week_ending"] == params.week_ending
     ]
     storage: Any = context.host.storage
-    with storage.transaction(), storage.connection() as connection:
-        metadata.create_all(connection, checkfirst=True)
-        connection.execute(
-            sa.delete(weekly_volume).where(weekly_volume.c.week_ending == params.week_ending)
-        )
-    loaded = storage.bulk_insert(weekly_volume.name, rows) if rows else 0
+    # One transaction: a failed load keeps the week's previous rows instead of leaving it empty.
+    with storage.transaction():
+        with storage.connection() as connection:
+            metadata.create_all(connection, checkfirst=True)
+            connection.execute(
+                sa.delete(weekly_volume).where(weekly_volume.c.week_ending == params.week_ending)
+            )
+        loaded = storage.bulk_insert(weekly_volume.name, rows) if rows else 0  # joins the block
     with context.rejects("INGESTED") as rejects:
         rejects.add_all(result.rejects)
     return {

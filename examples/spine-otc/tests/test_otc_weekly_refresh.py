@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from spine_host import Host
 from spine_host.testing.postgres import temporary_database
 
 SPINE = str(Path(sys.executable).with_name("spine"))
@@ -30,6 +32,18 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
         (tmp_path / "spine.toml").write_text(f'[storage]\nurl = "{url}"\n', encoding="utf-8")
         assert spine(tmp_path, "db", "upgrade").returncode == 0
         yield tmp_path
+
+
+def storage_url(project: Path) -> str:
+    return str(tomllib.loads((project / "spine.toml").read_text("utf-8"))["storage"]["url"])
+
+
+def execute(project: Path, *statements: str) -> list[dict[str, object]]:
+    """Run SQL on the project's database; return the last statement's rows."""
+    with Host(storage_url=storage_url(project), environ={}) as host:
+        for statement in statements[:-1]:
+            host.storage.execute(statement)
+        return host.storage.query(statements[-1])
 
 
 def spine(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -83,3 +97,50 @@ def test_a_saturday_is_refused_before_anything_runs(project: Path) -> None:
     assert result.returncode == 2
     assert "week_ending" in result.stderr
     assert "Friday" in result.stderr
+
+
+def test_a_forced_ingest_makes_the_refresh_check_and_summarize_again(project: Path) -> None:
+    refresh = ("workflows", "run", "otc.weekly_refresh", "-p", f"week_ending={WEEK}")
+    assert spine(project, *refresh).returncode == 0
+    forced = spine(project, "pipelines", "run", "otc.ingest_week", "-p", f"week_ending={WEEK}",
+                   "--force")  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+
+    run = run_json(project, *refresh)
+
+    assert isinstance(run, dict)
+    outputs = {step["step_name"]: step["outputs"] for step in run["steps"]}
+    # The week's data was just re-done, so the check and summary built on the old data are
+    # stale: they run again rather than being skipped as already done.
+    assert outputs["ingest"]["skipped"] is True
+    assert "skipped" not in outputs["check"]
+    assert "skipped" not in outputs["summarize"]
+    assert outputs["summarize"]["rows_out"] > 0
+
+
+def test_a_failed_forced_load_keeps_the_weeks_rows(project: Path) -> None:
+    ingest = ("pipelines", "run", "otc.ingest_week", "-p", f"week_ending={WEEK}", "--force")
+    assert spine(project, *ingest).returncode == 0
+    count = f"SELECT count(*) AS n FROM otc_weekly_volume WHERE week_ending = '{WEEK}'"
+    (loaded,) = execute(project, count)
+    assert loaded["n"] > 0
+    # The database itself refuses the load (a real failure, as a full disk would be).
+    if storage_url(project).startswith("sqlite"):
+        refuse = [
+            "CREATE TRIGGER refuse_load BEFORE INSERT ON otc_weekly_volume "
+            "BEGIN SELECT RAISE(ABORT, 'load refused'); END"
+        ]
+    else:
+        refuse = [
+            "CREATE FUNCTION refuse_load() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'load refused'; END $$",
+            "CREATE TRIGGER refuse_load BEFORE INSERT ON otc_weekly_volume "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_load()",
+        ]
+
+    (kept,) = execute(project, *refuse, count)
+    failed = spine(project, *ingest)
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "load refused" in failed.stdout + failed.stderr
+    assert execute(project, count) == [kept] == [loaded]
