@@ -159,3 +159,38 @@ def test_bad_durations_are_usage_errors(host) -> None:
     assert invoke(host, "list", "--since", "yesterday").exit_code == 2
     assert invoke(host, "reap", "--stale-after", "soon").exit_code == 2
     assert parse_since("2025-12-26T06:00").isoformat() == "2025-12-26T06:00:00+00:00"
+
+
+def test_list_refuses_an_unknown_status_naming_the_allowed_ones(host) -> None:
+    result = invoke(host, "list", "--status", "bogus")
+    assert result.exit_code == 2
+    assert "'bogus' is not one of" in result.output
+    assert "'completed'" in result.output.lower()
+    assert "'crashed'" in result.output.lower()
+    assert invoke(host, "list", "--status", "Failed").exit_code == 0  # any case
+
+
+def test_resume_of_a_run_that_cannot_be_resumed_is_a_usage_error(host) -> None:
+    # A COMPLETED run of a workflow no plugin registers any more: its status is the problem.
+    done = WorkflowRunner(host).run(Workflow("gone", [Step("x", lambda c, i, p: 1)]))
+    result = invoke(host, "resume", done.run_id)
+    assert result.exit_code == 2
+    assert f"run {done.run_id} is COMPLETED; only CRASHED, FAILED" in result.output
+    host.storage.execute(
+        sa.insert(schema.workflow_runs).values(
+            run_id="live-run",
+            workflow="cli.flaky",
+            status="RUNNING",
+            heartbeat_at=utc_now(),
+            started_at=utc_now(),
+        )
+    )
+    live = invoke(host, "resume", "live-run")
+    assert live.exit_code == 2
+    assert "run live-run is RUNNING" in live.output
+
+
+def test_reap_refuses_a_limit_shorter_than_two_heartbeats(host) -> None:
+    result = invoke(host, "reap", "--stale-after", "5s")
+    assert result.exit_code == 2
+    assert "shorter than two heartbeat intervals (2 x 10s)" in result.output

@@ -109,4 +109,11 @@ def test_run_exits_1_when_the_run_fails_showing_each_attempt(state) -> None:
 def test_param_without_equals_is_a_usage_error(state) -> None:
     result = invoke(state, "run", "cli.good", "-p", "week")
     assert result.exit_code == 2
-    assert "'week' is not KEY=VALUE" in result.output
+    assert "-p 'week': expected KEY=VALUE" in result.output
+
+
+def test_a_param_given_twice_is_a_usage_error_as_in_pipelines_run(state) -> None:
+    result = invoke(state, "run", "cli.good", "-p", "week=2025-12-19", "-p", "week=2025-12-26")
+    assert result.exit_code == 2
+    assert "-p week is given twice" in result.output
+    assert state.host().storage.query("SELECT run_id FROM workflow_runs") == []  # nothing ran

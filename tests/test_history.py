@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
+from spine_host.errors import ErrorCategory, SpineError
 from spine_host.orchestration.history import WorkflowHistoryRepository
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus, WorkflowRun
 from spine_host.storage import schema
@@ -70,12 +72,14 @@ def test_terminal_runs_are_never_overwritten_by_save(host) -> None:
 
 def test_one_row_per_attempt_and_quick_attempts_written_once(host) -> None:
     history = WorkflowHistoryRepository(host.storage)
-    history.save_run(a_run("r2", status=RunStatus.RUNNING))
+    running = a_run("r2", status=RunStatus.RUNNING)
+    running.owner = "runner-1"
+    history.save_run(running)
     now = utc_now()
     slow = StepAttempt(
         run_id="r2", step_name="s", attempt=1, status=StepStatus.RUNNING, started_at=now
     )
-    history.record_attempts([slow], [])
+    assert history.record_attempts([slow], [], owner="runner-1")
     assert history.require_run("r2").steps[0].status is StepStatus.RUNNING
     slow.status, slow.finished_at, slow.outputs = StepStatus.FAILED, now, None
     retry = StepAttempt(
@@ -86,7 +90,8 @@ def test_one_row_per_attempt_and_quick_attempts_written_once(host) -> None:
         started_at=now + timedelta(seconds=1),
         outputs={"n": 1},
     )
-    history.record_attempts([retry], [slow, retry])  # started and finished in one batch
+    # started and finished in one batch
+    assert history.record_attempts([retry], [slow, retry], owner="runner-1")
     stored = history.require_run("r2").steps
     assert [(a.attempt, a.status, a.outputs) for a in stored] == [
         (1, StepStatus.FAILED, None),
@@ -115,3 +120,35 @@ def test_failed_since_query_uses_the_status_started_at_index(host) -> None:
             connection.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: force honesty
             plan = connection.exec_driver_sql(f"EXPLAIN {compiled}").all()
         assert "ix_workflow_runs_status_started_at" in str(plan)
+
+
+def test_attempts_are_written_only_while_their_runner_owns_the_running_run(host) -> None:
+    history = WorkflowHistoryRepository(host.storage)
+    run = a_run("r3", status=RunStatus.RUNNING)
+    run.owner = "runner-1"
+    history.save_run(run)
+
+    def attempt(number):
+        return StepAttempt(run_id="r3", step_name="s", attempt=number, status=StepStatus.RUNNING)
+
+    assert not history.record_attempts([attempt(1)], [], owner="runner-2")
+    assert history.require_run("r3").steps == []  # another runner's batch is dropped whole
+    assert history.record_attempts([attempt(1)], [], owner="runner-1")
+    history.crash_stale_runs(utc_now() + timedelta(hours=1), {"message": "reaped"})
+    assert not history.record_attempts([attempt(2)], [], owner="runner-1")  # reaped: not its own
+    assert [(a.attempt, a.status) for a in history.require_run("r3").steps] == [
+        (1, StepStatus.CRASHED)
+    ]
+
+
+def test_a_driver_error_in_a_history_write_comes_out_classified(host) -> None:
+    history = WorkflowHistoryRepository(host.storage)
+    run = a_run("r4", status=RunStatus.RUNNING)
+    run.owner = "runner-1"
+    history.save_run(run)
+    first = StepAttempt(run_id="r4", step_name="s", attempt=1, status=StepStatus.RUNNING)
+    assert history.record_attempts([first], [], owner="runner-1")
+    with pytest.raises(SpineError) as caught:  # the same attempt twice: a unique key violation
+        history.record_attempts([first], [], owner="runner-1")
+    assert caught.value.category is ErrorCategory.STORAGE
+    assert "workflow_steps" in caught.value.message or "unique" in caught.value.message.lower()

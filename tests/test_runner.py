@@ -327,3 +327,44 @@ def test_hooks_fire_in_order_and_history_is_complete_when_run_returns(storage_ur
         ]
     finally:
         host.close()
+
+
+def test_a_pipeline_step_retries_as_its_pipeline_says_unless_the_step_says_otherwise(
+    storage_url,
+) -> None:
+    host = make_host(storage_url, workflow_pipelines)
+    try:
+        inherits = Workflow("inherits", [Step("f", "wf.flaky", params={"token": f"i-{id(host)}"})])
+        run = WorkflowRunner(host).run(inherits)
+        assert run.status is RunStatus.COMPLETED, run.error
+        # The runner retries (one history row per attempt), the dispatcher does not retry too.
+        assert [(a.attempt, a.status) for a in run.steps] == [
+            (1, StepStatus.FAILED),
+            (2, StepStatus.FAILED),
+            (3, StepStatus.COMPLETED),
+        ]
+        assert workflow_pipelines.FLAKY_CALLS[f"i-{id(host)}"] == 3
+
+        once = RetryPolicy(max_attempts=1)
+        token = f"o-{id(host)}"
+        overrides = Workflow(
+            "overrides", [Step("f", "wf.flaky", params={"token": token}, retry=once)]
+        )
+        run = WorkflowRunner(host).run(overrides)
+        assert run.status is RunStatus.FAILED
+        assert [(a.attempt, a.status) for a in run.steps] == [(1, StepStatus.FAILED)]
+        assert workflow_pipelines.FLAKY_CALLS[token] == 1
+    finally:
+        host.close()
+
+
+def test_a_misspelled_run_param_is_named_not_the_param_it_failed_to_provide(storage_url) -> None:
+    host = make_host(storage_url, workflow_pipelines)
+    try:
+        workflow = Workflow("needs_rows", [Step("extract", "wf.extract")])
+        with pytest.raises(SpineError, match=r"no step takes param\(s\) rowz") as refused:
+            WorkflowRunner(host).run(workflow, {"rowz": "5"})
+        assert refused.value.category is ErrorCategory.VALIDATION
+        assert "required" not in refused.value.message  # not "rows: required but missing"
+    finally:
+        host.close()

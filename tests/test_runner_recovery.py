@@ -136,7 +136,8 @@ def test_heartbeat_keeps_a_long_run_alive_past_the_stale_limit(storage_url) -> N
         def long_step(context, inputs, params):
             for _ in range(8):  # 1.2 s, well past stale_after: only heartbeats save it
                 time.sleep(0.15)
-                reaped.extend(WorkflowRunner(other, reap_on_start=False).reap(stale_after=0.5))
+                reaper = WorkflowRunner(other, heartbeat_interval=0.1, reap_on_start=False)
+                reaped.extend(reaper.reap(stale_after=0.5))
             return "done"
 
         run = runner.run(Workflow("long", [Step("long", long_step)]))
@@ -152,7 +153,7 @@ def test_a_reaped_run_is_never_overwritten_by_its_late_runner(host) -> None:
 
     def reaped_meanwhile(context, inputs, params):
         _age_heartbeat(host, context.run_id, timedelta(seconds=60))
-        WorkflowRunner(host, reap_on_start=False).reap(stale_after=10)
+        WorkflowRunner(host, heartbeat_interval=5, reap_on_start=False).reap(stale_after=10)
         return "finished anyway"
 
     run = runner.run(Workflow("late", [Step("x", reaped_meanwhile)]))

@@ -14,6 +14,7 @@ import click
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.cli.workflows import emit_run
+from spine_host.orchestration.records import RunStatus
 
 if TYPE_CHECKING:
     from spine_host.orchestration.records import StepAttempt, WorkflowRun
@@ -31,7 +32,11 @@ def runs_group() -> None:
 
 @runs_group.command("list")
 @click.option("--workflow", help="Only runs of this workflow.")
-@click.option("--status", help="Only runs in this status (COMPLETED, FAILED, CRASHED, ...).")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in RunStatus], case_sensitive=False),
+    help="Only runs in this status.",
+)
 @click.option("--since", help="Only runs started since: a duration (24h, 30m, 7d) or a date.")
 @click.option("--limit", default=50, show_default=True, help="At most this many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -47,7 +52,7 @@ def list_command(
     """Runs, newest first."""
     runs = _history(state).list_runs(
         workflow=workflow,
-        status=status.upper() if status else None,
+        status=status,  # click.Choice gives the canonical (upper-case) spelling
         since=parse_since(since) if since else None,
         limit=limit,
     )
@@ -105,7 +110,10 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
 def resume_command(state: CliState, run_id: str, from_step: str | None, as_json: bool) -> None:
-    """Finish a failed or crashed run in place; completed steps are not run again."""
+    """Finish a failed or crashed run in place; completed steps are not run again.
+
+    Exit 2 when RUN_ID cannot be resumed (COMPLETED, or still RUNNING), before anything runs.
+    """
     emit_run(_runner(state).resume(run_id, from_step=from_step), as_json=as_json)
 
 
@@ -123,7 +131,10 @@ def retry_command(state: CliState, run_id: str, as_json: bool) -> None:
     "--stale-after",
     default="60s",
     show_default=True,
-    help="Mark RUNNING runs CRASHED when their heartbeat is older than this.",
+    help=(
+        "Mark RUNNING runs CRASHED when their heartbeat is older than this; at least two "
+        "heartbeat intervals (20s), or live runs would be reaped."
+    ),
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state

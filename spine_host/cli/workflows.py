@@ -12,13 +12,15 @@ import click
 
 from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
+from spine_host.cli.pipelines import parse_param_options
 from spine_host.errors import ErrorCategory, SpineError
 
 if TYPE_CHECKING:
+    from spine_host.host import Host
     from spine_host.orchestration.records import WorkflowRun
     from spine_host.orchestration.workflow import Step, Workflow
 
-__all__ = ["emit_run", "parse_params", "workflows_group"]
+__all__ = ["emit_run", "workflows_group"]
 
 
 @click.group("workflows", cls=SpineCommandGroup)
@@ -33,7 +35,7 @@ def list_command(state: CliState, as_json: bool) -> None:
     """Every registered workflow, with its steps and concurrency."""
     workflows = _workflows(state)
     if as_json:
-        emit_json([_describe(workflow) for workflow in workflows])
+        emit_json([_describe(workflow, state.host()) for workflow in workflows])
         return
     rows = [
         (wf.name, len(wf.steps), wf.max_concurrency, _seconds(wf.timeout), wf.description)
@@ -54,7 +56,7 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
     """A workflow's steps in run order: what each runs, needs, and how it fails."""
     workflow = _runner(state).workflow(name)
     if as_json:
-        emit_json(_describe(workflow))
+        emit_json(_describe(workflow, state.host()))
         return
     click.echo(f"{workflow.name}: {workflow.description or '(no description)'}")
     click.echo(
@@ -62,7 +64,7 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
         f"executor {workflow.executor}, defaults {workflow.defaults or '-'}"
     )
     by_name = {step.name: step for step in workflow.steps}
-    rows = [_step_row(by_name[step_name]) for step_name in workflow.order]
+    rows = [_step_row(by_name[step_name], state.host()) for step_name in workflow.order]
     emit_table(
         ["STEP", "RUNS", "DEPENDS ON", "CONDITION", "ATTEMPTS", "TIMEOUT", "ON FAILURE"], rows
     )
@@ -70,13 +72,21 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
 
 @workflows_group.command("run")
 @click.argument("name")
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A run param.")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A run param; repeat for more (lists are comma-separated, a key only once).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
 def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bool) -> None:
     """Run workflow NAME and wait for it; exit 1 unless it COMPLETED, 2 for bad params."""
     try:
-        run = _runner(state).run(name, parse_params(params))
+        # The same -p rules as `spine pipelines run`: KEY=VALUE, each key once.
+        run = _runner(state).run(name, parse_param_options(params))
     except SpineError as exc:
         # run() raises only before a run exists: bad params are a usage error.
         if exc.category is not ErrorCategory.VALIDATION:
@@ -84,17 +94,6 @@ def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bo
         click.echo(f"error: {state.host().redactor.redact(exc.message)}", err=True)
         click.get_current_context().exit(EXIT_USAGE)
     emit_run(run, as_json=as_json)
-
-
-def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``("a=1", "b=x")`` -> ``{"a": "1", "b": "x"}``; a pair without ``=`` is a usage error."""
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="-p")
-        params[key.strip()] = value
-    return params
 
 
 def emit_run(run: WorkflowRun, *, as_json: bool) -> None:
@@ -128,7 +127,7 @@ def _workflows(state: CliState) -> list[Workflow]:
     return [workflow for workflow in found if isinstance(workflow, Workflow)]
 
 
-def _describe(workflow: Workflow) -> dict[str, Any]:
+def _describe(workflow: Workflow, host: Host) -> dict[str, Any]:
     return {
         "name": workflow.name,
         "description": workflow.description,
@@ -137,7 +136,7 @@ def _describe(workflow: Workflow) -> dict[str, Any]:
         "executor": workflow.executor,
         "defaults": dict(workflow.defaults),
         "steps": [
-            dict(zip(_STEP_KEYS, _step_row(workflow.step(name)), strict=True))
+            dict(zip(_STEP_KEYS, _step_row(workflow.step(name), host), strict=True))
             for name in workflow.order
         ],
     }
@@ -146,7 +145,8 @@ def _describe(workflow: Workflow) -> dict[str, Any]:
 _STEP_KEYS = ("name", "runs", "depends_on", "condition", "max_attempts", "timeout", "on_failure")
 
 
-def _step_row(step: Step) -> tuple[Any, ...]:
+def _step_row(step: Step, host: Host) -> tuple[Any, ...]:
+    from spine_host.orchestration.steps import step_retry_policy
     from spine_host.orchestration.workflow import Branch
 
     if isinstance(step.condition, Branch):
@@ -160,7 +160,7 @@ def _step_row(step: Step) -> tuple[Any, ...]:
         step.describe(),
         list(step.depends_on),
         condition,
-        step.retry.max_attempts,
+        step_retry_policy(host, step).max_attempts,  # what the runner will really use
         step.timeout,
         step.on_failure.value,
     )

@@ -2,8 +2,9 @@
 
 One thread (the caller of ``run``/``resume``) owns all decisions and all history writes; steps
 run on the executor's workers and only return an :class:`AttemptOutcome`. Each turn of the loop
-writes what changed at most every ``_WRITE_INTERVAL`` (50 ms), in one transaction, and
-everything before ``run()`` returns. So a thousand quick steps cost a few dozen commits, not a
+writes what changed at most every 50 ms, in one transaction (through an
+:class:`~spine_host.orchestration._attempt_writer.AttemptWriter`), and everything before
+``run()`` returns. So a thousand quick steps cost a few dozen commits, not a
 thousand; a step that starts and ends between two writes is one row insert; a longer step shows
 as RUNNING within 50 ms, which is what crash recovery and ``spine runs show`` need. If the
 process dies, at most the last 50 ms of finished steps are unrecorded: resume runs them again,
@@ -13,6 +14,18 @@ Timeouts: Python cannot kill a thread. When an attempt overruns its timeout (or 
 overruns its own), the loop records the attempt TIMED_OUT, sets its ``context.cancelled`` event,
 stops waiting for it and ignores whatever it returns later; its worker thread runs on in the
 background until the step's code returns.
+
+Ownership: the run belongs to this runner only while its row names this runner as owner and is
+RUNNING. A reaper that found the heartbeat stale (and maybe a resume by another runner) takes
+it away. The loop then stops at once: it starts nothing more, sets ``cancelled`` on the live
+attempts, drops its unwritten attempts and returns a ``lost`` outcome, so the runner writes
+nothing over the state the reaper or the new owner wrote. It learns of the loss from the
+heartbeat (``should_stop``, checked before every step it starts and at least every
+``poll_interval``) or from a refused write (``record_attempts`` checks ownership in the same
+transaction as the write). No step starts more than 50 ms after the last write that found the
+run still this runner's (see ``_still_owned``): a reaper needs two heartbeat intervals of
+silence, so a frozen runner that wakes up after being reaped writes, is refused, and stops
+before it starts anything.
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration._attempt_writer import AttemptWriter
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus
 from spine_host.orchestration.steps import (
     AttemptOutcome,
@@ -35,6 +49,7 @@ from spine_host.orchestration.steps import (
     json_safe,
     pipeline_step_params,
     run_attempt,
+    step_retry_policy,
 )
 from spine_host.orchestration.workflow import Branch, OnFailure, Step, Workflow
 from spine_host.pipelines.context import ExecutionContext, new_id
@@ -45,12 +60,9 @@ if TYPE_CHECKING:
     from spine_host.orchestration.contracts import Executor
     from spine_host.orchestration.history import WorkflowHistoryRepository
     from spine_host.orchestration.records import WorkflowRun
+    from spine_host.retry import RetryPolicy
 
 __all__ = ["KeptStep", "RunLoop", "RunOutcome"]
-
-# History is written at most this often (and always before run() returns): quick steps are
-# batched into one transaction, and a started step shows as RUNNING within this delay.
-_WRITE_INTERVAL = 0.05
 
 
 @attrs.frozen
@@ -63,11 +75,16 @@ class KeptStep:
 
 @attrs.frozen
 class RunOutcome:
-    """How the loop ended: the run's status and, when it did not complete, why."""
+    """How the loop ended: the run's status and, when it did not complete, why.
+
+    ``lost``: the run was taken from this runner (reaped); its record is not this loop's to
+    write, and ``status`` means nothing.
+    """
 
     status: RunStatus
     error: SpineError | None
     final: dict[str, StepAttempt]
+    lost: bool = False
 
 
 @attrs.define
@@ -90,8 +107,11 @@ class RunLoop:
         workflow: the DAG.
         run: the RUNNING run (its ``steps`` list receives every attempt recorded).
         executor: where steps run.
+        owner: the runner owning ``run``; every history write is conditional on it.
         kept: steps a resume keeps (COMPLETED or SKIPPED, with outputs).
         next_attempt: per step, the first attempt number to use (resumes continue numbering).
+        should_stop: True once the run was taken from this runner (the heartbeat saw it).
+        poll_interval: longest wait between two ``should_stop`` checks while steps run.
     """
 
     def __init__(
@@ -102,10 +122,16 @@ class RunLoop:
         run: WorkflowRun,
         executor: Executor,
         *,
+        owner: str,
         kept: Mapping[str, KeptStep] | None = None,
         next_attempt: Mapping[str, int] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        poll_interval: float | None = None,
     ) -> None:
         self.host = host
+        self.owner = owner
+        self.should_stop = should_stop
+        self.poll_interval = poll_interval
         self.history = history
         self.workflow = workflow
         self.run = run
@@ -143,9 +169,8 @@ class RunLoop:
             logical_date=run.logical_date,
         )
         self._declared: dict[str, frozenset[str]] = {}
-        self._started: list[StepAttempt] = []
-        self._finished: list[StepAttempt] = []
-        self._last_write = time.monotonic()
+        self._policies: dict[str, RetryPolicy] = {}
+        self.writer = AttemptWriter(host, history, run, owner)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -154,32 +179,41 @@ class RunLoop:
         run_deadline = time.monotonic() + self.workflow.timeout if self.workflow.timeout else None
         while True:
             self._schedule()
+            if self._taken():
+                return self._give_up()
             waiting_retry = bool(self.retries) and self.stop_error is None
             if not self.live and not waiting_retry:
                 break
             now = time.monotonic()
             if run_deadline is not None and now >= run_deadline:
                 self._time_out_run()
+                if self._taken():
+                    return self._give_up()
                 return RunOutcome(RunStatus.TIMED_OUT, self._run_timeout_error(), self.final)
             wake = [run_deadline] if run_deadline is not None else []
             wake += [live.deadline for live in self.live.values() if live.deadline is not None]
             if waiting_retry:
                 wake.append(self.retries[0][0])
             timeout = max(0.0, min(wake) - now) if wake else None
-            if self._started or self._finished:
-                due = max(0.0, self._last_write + _WRITE_INTERVAL - now)
+            if self.writer.pending:
+                due = self.writer.next_due(now)
                 timeout = due if timeout is None else min(timeout, due)
+            if self.poll_interval is not None:  # wake up to notice a lost run promptly
+                poll = self.poll_interval
+                timeout = poll if timeout is None else min(timeout, poll)
             if self.live:
                 ended, _ = wait(list(self.live), timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in ended:
                     self._attempt_ended(self.live.pop(future), _outcome(future, self.host))
             else:  # only a retry is due later: record what we have, then wait for it
-                self._flush()
+                self.writer.flush()
                 time.sleep(timeout or 0.0)
             self._expire_attempts()
-            if time.monotonic() >= self._last_write + _WRITE_INTERVAL:
-                self._flush()
-        self._flush()
+            if self.writer.next_due(time.monotonic()) == 0:
+                self.writer.flush()
+        self.writer.flush()
+        if self._taken():
+            return self._give_up()
         return RunOutcome(self._final_status(), self.stop_error or self.first_error, self.final)
 
     # -- deciding ------------------------------------------------------------------------------
@@ -190,9 +224,13 @@ class RunLoop:
             return
         now = time.monotonic()
         while self.retries and self.retries[0][0] <= now and self._has_room():
+            if not self._still_owned():
+                return
             _, _, name, tries = heapq.heappop(self.retries)
             self._start(self.steps[name], tries + 1)
         while self.ready and self.stop_error is None and self._has_room():
+            if not self._still_owned():
+                return
             _, name = heapq.heappop(self.ready)
             step = self.steps[name]
             skip = self._skip_reason(step)
@@ -249,6 +287,29 @@ class RunLoop:
                 if self.undecided[child] == 0:
                     heapq.heappush(self.ready, (self.position[child], child))
 
+    def _taken(self) -> bool:
+        """True once the run is no longer this runner's (a write was refused, or the heartbeat)."""
+        return self.writer.lost or self.should_stop()
+
+    def _still_owned(self) -> bool:
+        """Whether a step may start: the run was this runner's at a write under 50 ms ago.
+
+        A reaper takes a run only after two heartbeat intervals without a sign of life, and
+        every write of this loop is one (it checks ownership and refreshes the heartbeat). So
+        when the last write is older than the write interval (a long step just ended, the
+        process was frozen), this writes first, and a run lost meanwhile starts nothing more.
+        """
+        if self._taken():
+            return False
+        if self.writer.next_due(time.monotonic()) == 0:
+            self.writer.flush(confirm=True)
+        return not self.writer.lost
+
+    def _retry_policy(self, step: Step) -> RetryPolicy:
+        if step.name not in self._policies:
+            self._policies[step.name] = step_retry_policy(self.host, step)
+        return self._policies[step.name]
+
     def _has_room(self) -> bool:
         return len(self.live) < self.workflow.max_concurrency
 
@@ -287,7 +348,7 @@ class RunLoop:
         future = self.executor.submit(run_attempt, step, context, self._inputs(step), params)
         deadline = time.monotonic() + step.timeout if step.timeout else None
         self.live[future] = _Live(step, record, context, tries, deadline)
-        self._started.append(record)
+        self.writer.started(record)
         self.run.steps.append(record)
 
     def _skip(self, step: Step, reason: SpineError | str) -> None:
@@ -316,8 +377,8 @@ class RunLoop:
         else:
             self._decide(step.name, KeptStep(StepStatus.SKIPPED))
         self.final[step.name] = record
-        self._started.append(record)
-        self._finished.append(record)
+        self.writer.started(record)
+        self.writer.finished(record)
         self.run.steps.append(record)
 
     def _attempt_ended(self, live: _Live, outcome: AttemptOutcome) -> None:
@@ -331,7 +392,7 @@ class RunLoop:
         record.rows_rejected = outcome.rows_rejected
         if outcome.error is not None:
             _set_error(record, outcome.error)
-        self._finished.append(record)
+        self.writer.finished(record)
         if outcome.status is StepStatus.COMPLETED:
             self.final[record.step_name] = record
             self._decide(record.step_name, KeptStep(StepStatus.COMPLETED, outcome.outputs))
@@ -353,7 +414,7 @@ class RunLoop:
                 self._failed_attempt(live, error)
 
     def _failed_attempt(self, live: _Live, error: SpineError) -> None:
-        policy = live.step.retry
+        policy = self._retry_policy(live.step)
         if live.tries < policy.max_attempts and policy.should_retry(error):
             due = time.monotonic() + policy.delay_for(live.tries, error)
             heapq.heappush(self.retries, (due, next(self._tiebreak), live.step.name, live.tries))
@@ -374,13 +435,13 @@ class RunLoop:
             self._mark_timed_out(live, self._run_timeout_error())
             self.final[live.step.name] = live.record
         self.live.clear()
-        self._flush()
+        self.writer.flush()
 
     def _mark_timed_out(self, live: _Live, error: SpineError) -> None:
         live.record.status = StepStatus.TIMED_OUT
         live.record.finished_at = utc_now()
         _set_error(live.record, error)
-        self._finished.append(live.record)
+        self.writer.finished(live.record)
 
     def _run_timeout_error(self) -> SpineError:
         return SpineError(
@@ -388,19 +449,40 @@ class RunLoop:
             category=ErrorCategory.TIMEOUT,
         )
 
-    # -- recording -----------------------------------------------------------------------------
+    def interrupt(self, error: SpineError) -> None:
+        """End the run's live attempts CRASHED (cancelled) and write what is still buffered.
 
-    def _flush(self) -> None:
-        """Write this turn's new and ended attempts in one transaction, then tell observers."""
-        if not self._started and not self._finished:
-            return
-        started, finished = self._started, self._finished
-        self._started, self._finished = [], []
-        self.history.record_attempts(started, finished)
-        self._last_write = time.monotonic()
-        notify: Callable[..., None] = self.host.notify
-        for record in finished:
-            notify("spine_step_finished", run=self.run, step=record)
+        For a runner stopped by Ctrl-C or a failure of its own; the caller ends the run.
+        """
+        now = utc_now()
+        for live in self.live.values():
+            live.context.cancelled.set()
+            live.record.status = StepStatus.CRASHED
+            live.record.finished_at = now
+            _set_error(live.record, error)
+            self.writer.finished(live.record)
+        self.live.clear()
+        self.ready.clear()
+        self.retries.clear()
+        if not self.writer.lost:
+            self.writer.flush()
+
+    def _give_up(self) -> RunOutcome:
+        """Stop working on a run that was taken away: cancel live attempts, write nothing."""
+        for live in self.live.values():
+            live.context.cancelled.set()
+        self.live.clear()
+        self.ready.clear()
+        self.retries.clear()
+        self.writer.drop()
+        error = SpineError(
+            f"run {self.run.run_id} was taken from this runner (its heartbeat was found stale "
+            "and the run reaped); it stopped without recording more",
+            category=ErrorCategory.INTERNAL,
+        )
+        return RunOutcome(RunStatus.CRASHED, error, self.final, lost=True)
+
+    # -- concluding ---------------------------------------------------------------------------
 
     def _final_status(self) -> RunStatus:
         if self.stop_error is not None:

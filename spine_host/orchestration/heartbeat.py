@@ -32,6 +32,7 @@ __all__ = [
     "Heartbeat",
     "new_owner",
     "reap",
+    "stale_after_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,22 @@ log = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_INTERVAL = 10.0
 #: Seconds of silence after which a RUNNING run counts as crashed (six missed heartbeats).
 DEFAULT_STALE_AFTER = 60.0
+
+
+def stale_after_problem(stale_after: float, heartbeat_interval: float) -> str | None:
+    """Why ``stale_after`` is too short for runs beating every ``heartbeat_interval``, or None.
+
+    A live run's heartbeat is up to one interval old between beats, plus however long a slow
+    database write delays the next one; under two intervals the reaper would crash runs that
+    are alive, and their steps would run twice once the run is resumed.
+    """
+    if stale_after >= 2 * heartbeat_interval:
+        return None
+    return (
+        f"stale_after {stale_after:g}s is shorter than two heartbeat intervals "
+        f"(2 x {heartbeat_interval:g}s); a live run's heartbeat can be that old between two "
+        f"beats, so live runs would be marked CRASHED while their steps still run"
+    )
 
 
 def new_owner() -> str:

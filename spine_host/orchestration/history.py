@@ -6,9 +6,13 @@ the database, not a read-then-write in Python, decides:
 - a terminal run (COMPLETED, FAILED, PARTIAL, TIMED_OUT, CRASHED) is never overwritten by a
   save; only :meth:`WorkflowHistoryRepository.reopen` (``resume``) moves a non-COMPLETED one
   back to RUNNING, and only one of two concurrent resumers wins;
-- a runner writes its run only while it still owns it (``owner`` matches), so a runner the
-  reaper gave up on cannot turn CRASHED back into COMPLETED;
+- a runner writes its run, and its steps' attempts, only while it still owns it (``owner``
+  matches and the run is RUNNING), so a runner the reaper gave up on cannot turn CRASHED back
+  into COMPLETED, nor add attempts to a run a resume now owns;
 - the reaper crashes only runs whose heartbeat is still stale at the moment of the UPDATE.
+
+Every write wraps its connection work in ``errors_classified()``, so a driver error (a
+constraint, a lost connection) leaves as a classified :class:`SpineError`, never raw.
 
 Queries use the ``workflow_runs`` indexes: ``(status, started_at)`` for ``status`` + ``since``
 (the failed-since query), ``(workflow, status, started_at)`` when a workflow is named too.
@@ -36,7 +40,7 @@ from spine_host.storage.adapter import DatabaseAdapter
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 from spine_host.storage.types import utc_now
 
-__all__ = ["UNSUCCESSFUL_RUN_STATUSES", "WorkflowHistoryRepository"]
+__all__ = ["REOPENABLE_RUN_STATUSES", "UNSUCCESSFUL_RUN_STATUSES", "WorkflowHistoryRepository"]
 
 #: What ``get_failed_runs`` returns: every way a run can end without succeeding.
 UNSUCCESSFUL_RUN_STATUSES = (
@@ -46,10 +50,15 @@ UNSUCCESSFUL_RUN_STATUSES = (
     RunStatus.CRASHED,
 )
 
+#: What ``resume`` may reopen: every terminal state but COMPLETED.
+REOPENABLE_RUN_STATUSES = frozenset(
+    status.value for status in TERMINAL_RUN_STATUSES if status is not RunStatus.COMPLETED
+)
+
 _runs = schema.workflow_runs
 _steps = schema.workflow_steps
 _TERMINAL = sorted(status.value for status in TERMINAL_RUN_STATUSES)
-_REOPENABLE = sorted(s.value for s in TERMINAL_RUN_STATUSES if s is not RunStatus.COMPLETED)
+_REOPENABLE = sorted(REOPENABLE_RUN_STATUSES)
 _STEP_KEY = ("run_id", "step_name", "attempt")
 
 # Prepared once: executemany with per-row key parameters (named apart from the SET columns).
@@ -80,7 +89,7 @@ class WorkflowHistoryRepository:
         Returns whether the row was written. A terminal run in the database stays as it is.
         """
         row = run.to_row()
-        with self.storage.connection() as connection:
+        with self.storage.errors_classified(), self.storage.connection() as connection:
             exists = connection.execute(
                 sa.select(_runs.c.run_id).where(_runs.c.run_id == run.run_id)
             ).first()
@@ -147,16 +156,33 @@ class WorkflowHistoryRepository:
     def finish_run(self, run: WorkflowRun, *, owner: str) -> bool:
         """Write the run's terminal state if ``owner`` still holds it RUNNING."""
         row = {name: value for name, value in run.to_row().items() if name != "run_id"}
-        statement = (
-            _runs.update()
-            .where(
-                _runs.c.run_id == run.run_id,
-                _runs.c.owner == owner,
-                _runs.c.status == RunStatus.RUNNING.value,
+        return bool(self.storage.execute(_owned_update(run.run_id, owner).values(row)))
+
+    def abandon_run(self, run: WorkflowRun, *, owner: str, step_error: dict[str, Any]) -> bool:
+        """Write an interrupted run's terminal state and end its RUNNING attempts CRASHED.
+
+        One transaction, and only while ``owner`` still holds the run: a runner stopped by
+        Ctrl-C or a storage failure leaves no attempt RUNNING under a finished run. Returns
+        whether the run was written.
+        """
+        row = {name: value for name, value in run.to_row().items() if name != "run_id"}
+        with self.storage.errors_classified(), self.storage.connection() as connection:
+            if not connection.execute(_owned_update(run.run_id, owner).values(row)).rowcount:
+                return False
+            connection.execute(
+                _steps.update()
+                .where(
+                    _steps.c.run_id == run.run_id,
+                    _steps.c.status == StepStatus.RUNNING.value,
+                )
+                .values(
+                    status=StepStatus.CRASHED.value,
+                    finished_at=run.finished_at or utc_now(),
+                    error=step_error,
+                    error_category=step_error.get("category"),
+                )
             )
-            .values(row)
-        )
-        return bool(self.storage.execute(statement))
+        return True
 
     def reopen(self, run_id: str, *, owner: str) -> WorkflowRun:
         """Move a FAILED / PARTIAL / TIMED_OUT / CRASHED run back to RUNNING for ``owner``.
@@ -188,15 +214,7 @@ class WorkflowHistoryRepository:
 
     def heartbeat(self, run_id: str, *, owner: str) -> bool:
         """Say ``owner`` is alive; False when the run is no longer its RUNNING run."""
-        statement = (
-            _runs.update()
-            .where(
-                _runs.c.run_id == run_id,
-                _runs.c.owner == owner,
-                _runs.c.status == RunStatus.RUNNING.value,
-            )
-            .values(heartbeat_at=utc_now())
-        )
+        statement = _owned_update(run_id, owner).values(heartbeat_at=utc_now())
         return bool(self.storage.execute(statement))
 
     def crash_stale_runs(self, cutoff: datetime, error: dict[str, Any]) -> list[WorkflowRun]:
@@ -212,7 +230,7 @@ class WorkflowHistoryRepository:
         crashed: list[WorkflowRun] = []
         for row in stale:
             now = utc_now()
-            with self.storage.connection() as connection:
+            with self.storage.errors_classified(), self.storage.connection() as connection:
                 claimed = connection.execute(
                     _runs.update()
                     .where(
@@ -243,13 +261,19 @@ class WorkflowHistoryRepository:
     # -- steps ---------------------------------------------------------------------------------
 
     def record_attempts(
-        self, started: Sequence[StepAttempt], finished: Sequence[StepAttempt]
-    ) -> None:
-        """Write a batch of attempt changes in one transaction.
+        self, started: Sequence[StepAttempt], finished: Sequence[StepAttempt], *, owner: str
+    ) -> bool:
+        """Write a batch of attempt changes in one transaction, if ``owner`` still owns the run.
 
         ``started`` are new attempts (inserted); ``finished`` are attempts that ended: updated
         when their row exists, inserted in their final state when they started and ended
         within this batch (so a quick step costs one row write, not two).
+
+        The same transaction first checks that the run is still ``owner``'s RUNNING run (and
+        refreshes its heartbeat: writing attempts is a sign of life). That UPDATE locks the run
+        row, so a concurrent reaper or resume waits for this batch or this batch sees it. When
+        the run was taken (reaped, then perhaps resumed by another runner) nothing is written
+        and False is returned: the caller must stop, its attempts belong to nobody now.
         """
         started_keys = {_key(attempt) for attempt in started}
         finished_keys = {_key(attempt) for attempt in finished}
@@ -257,12 +281,18 @@ class WorkflowHistoryRepository:
         inserts += [a.to_row() for a in finished if _key(a) in started_keys]
         updates = [_update_parameters(a) for a in finished if _key(a) not in started_keys]
         if not inserts and not updates:
-            return
-        with self.storage.connection() as connection:
+            return True
+        run_ids = {attempt.run_id for attempt in (*started, *finished)}
+        with self.storage.errors_classified(), self.storage.connection() as connection:
+            for run_id in sorted(run_ids):
+                claim = _owned_update(run_id, owner).values(heartbeat_at=utc_now())
+                if not connection.execute(claim).rowcount:
+                    return False
             if inserts:
                 connection.execute(_steps.insert(), inserts)
             if updates:
                 connection.execute(_UPDATE_ATTEMPT, updates)
+        return True
 
 
 @functools.cache
@@ -289,6 +319,15 @@ def _list_statement(
     if limited:
         statement = statement.limit(sa.bindparam("limit", type_=sa.Integer()))
     return statement
+
+
+def _owned_update(run_id: str, owner: str) -> sa.Update:
+    """An UPDATE of run ``run_id`` that matches only while ``owner`` holds it RUNNING."""
+    return _runs.update().where(
+        _runs.c.run_id == run_id,
+        _runs.c.owner == owner,
+        _runs.c.status == RunStatus.RUNNING.value,
+    )
 
 
 def _key(attempt: StepAttempt) -> tuple[str, str, int]:

@@ -13,6 +13,10 @@ Guarantees:
   (one per attempt) are committed;
 - a run writes a heartbeat while it is alive; when a runner starts it first reaps runs whose
   heartbeat went stale (CRASHED, with ``spine_run_finished`` fired for each);
+- a runner whose run was reaped stops: it starts no further step, cancels its live attempts and
+  writes nothing more, so the reaper's record (and a resume's new attempts) stand;
+- an interrupted runner (Ctrl-C, a storage failure) writes what it buffered, ends its RUNNING
+  attempts CRASHED and the run FAILED before the exception propagates;
 - ``resume`` keeps COMPLETED steps (and their stored outputs) and re-runs failed, crashed,
   timed-out and never-started steps and everything downstream of them; ``retry`` starts a new
   run linked to the old one through ``parent_run_id``.
@@ -34,8 +38,9 @@ from spine_host.orchestration.heartbeat import (
     Heartbeat,
     new_owner,
     reap,
+    stale_after_problem,
 )
-from spine_host.orchestration.history import WorkflowHistoryRepository
+from spine_host.orchestration.history import REOPENABLE_RUN_STATUSES, WorkflowHistoryRepository
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus, WorkflowRun
 from spine_host.orchestration.steps import declared_params, json_safe, pipeline_step_params
 from spine_host.orchestration.workflow import Workflow
@@ -68,12 +73,9 @@ class WorkflowRunner:
         stale_after: float = DEFAULT_STALE_AFTER,
         reap_on_start: bool = True,
     ) -> None:
-        if stale_after <= heartbeat_interval:
-            raise SpineError(
-                f"stale_after ({stale_after:g}s) must be longer than the heartbeat interval "
-                f"({heartbeat_interval:g}s), or live runs would be reaped",
-                category=ErrorCategory.CONFIG,
-            )
+        problem = stale_after_problem(stale_after, heartbeat_interval)
+        if problem is not None:
+            raise SpineError(f"stale_after: {problem}", category=ErrorCategory.CONFIG)
         self.host = host
         self.history = WorkflowHistoryRepository(host.storage)
         self.heartbeat_interval = heartbeat_interval
@@ -124,9 +126,20 @@ class WorkflowRunner:
         """
         self._reap_once()
         stored = self.history.require_run(run_id)
+        if stored.status in (RunStatus.COMPLETED, RunStatus.RUNNING):
+            raise SpineError(
+                f"run {run_id} is {stored.status.value}; only "
+                f"{', '.join(sorted(REOPENABLE_RUN_STATUSES))} runs can be resumed",
+                category=ErrorCategory.VALIDATION,
+            )
         workflow = self.workflow(stored.workflow)
         self._check_pipelines(workflow)
-        latest = stored.latest_attempts()
+        if from_step is not None:
+            workflow.step(from_step)  # NOT_FOUND before the run is reopened
+        owner = new_owner()
+        # Plan from the history read after reopening: from here on nobody else writes this run.
+        run = self.history.reopen(run_id, owner=owner)
+        latest = run.latest_attempts()
         rerun = {
             step.name
             for step in workflow.steps
@@ -134,7 +147,7 @@ class WorkflowRunner:
             or latest[step.name].status not in (StepStatus.COMPLETED, StepStatus.SKIPPED)
         }
         if from_step is not None:
-            rerun.add(workflow.step(from_step).name)
+            rerun.add(from_step)
         for name in list(rerun):
             rerun |= workflow.dependents(name)
         kept = {
@@ -142,9 +155,6 @@ class WorkflowRunner:
             for name, attempt in latest.items()
             if name not in rerun and name in {step.name for step in workflow.steps}
         }
-        owner = new_owner()
-        run = self.history.reopen(run_id, owner=owner)
-        run.steps = stored.steps
         log.info("resuming run %s: re-running %s", run_id, ", ".join(sorted(rerun)) or "nothing")
         next_attempt = {name: attempt.attempt + 1 for name, attempt in latest.items()}
         return self._execute(workflow, run, owner, kept=kept, next_attempt=next_attempt)
@@ -167,10 +177,17 @@ class WorkflowRunner:
         )
 
     def reap(self, stale_after: float | None = None) -> list[WorkflowRun]:
-        """Mark RUNNING runs without a heartbeat for ``stale_after`` seconds CRASHED."""
-        return reap(
-            self.host, self.history, self.stale_after if stale_after is None else stale_after
-        )
+        """Mark RUNNING runs without a heartbeat for ``stale_after`` seconds CRASHED.
+
+        Raises VALIDATION when ``stale_after`` is shorter than two heartbeat intervals: live
+        runs would be reaped between two heartbeats.
+        """
+        if stale_after is None:
+            stale_after = self.stale_after
+        problem = stale_after_problem(stale_after, self.heartbeat_interval)
+        if problem is not None:
+            raise SpineError(f"cannot reap: {problem}", category=ErrorCategory.VALIDATION)
+        return reap(self.host, self.history, stale_after)
 
     def workflow(self, workflow: Workflow | str) -> Workflow:
         """A workflow object, looked up in the host's registry when given by name."""
@@ -197,6 +214,7 @@ class WorkflowRunner:
     ) -> WorkflowRun:
         heartbeat = Heartbeat(self.history, run.run_id, owner, self.heartbeat_interval).start()
         executor = self._executor(workflow)
+        loop: RunLoop | None = None
         try:
             self.host.notify("spine_run_started", run=run)
             loop = RunLoop(
@@ -205,28 +223,38 @@ class WorkflowRunner:
                 workflow,
                 run,
                 executor,
+                owner=owner,
                 kept=kept,
                 next_attempt=next_attempt,
+                should_stop=lambda: heartbeat.lost,
+                poll_interval=self.heartbeat_interval,
             )
             outcome = loop.execute()
         except BaseException as exc:
             # A storage failure or an interrupt: record what we can; a run left RUNNING would
             # otherwise wait for the reaper.
             heartbeat.stop()
-            self._abandon(run, owner, exc)
+            self._abandon(run, owner, loop, exc)
             raise
         finally:
             heartbeat.stop()
             executor.shutdown(wait=False)
-        self._conclude(workflow, run, outcome)
-        if not self.history.finish_run(run, owner=owner):
+        if outcome.lost or not self._finish(workflow, run, owner, outcome):
             log.warning(
-                "run %s was taken from this runner (reaped?); keeping its record", run.run_id
+                "run %s was taken from this runner (reaped?); it stopped and kept the record "
+                "the reaper or the resuming runner wrote",
+                run.run_id,
             )
-            stored = self.history.require_run(run.run_id)
-            return stored
+            return self.history.require_run(run.run_id)
         self.host.notify("spine_run_finished", run=run)
         return run
+
+    def _finish(
+        self, workflow: Workflow, run: WorkflowRun, owner: str, outcome: RunOutcome
+    ) -> bool:
+        """Write the run's terminal state; False when it is no longer ``owner``'s to write."""
+        self._conclude(workflow, run, outcome)
+        return self.history.finish_run(run, owner=owner)
 
     def _conclude(self, workflow: Workflow, run: WorkflowRun, outcome: RunOutcome) -> None:
         """Fill the run's terminal fields from its attempts."""
@@ -251,7 +279,10 @@ class WorkflowRunner:
             if name in latest and latest[name].status is StepStatus.COMPLETED
         }
 
-    def _abandon(self, run: WorkflowRun, owner: str, exc: BaseException) -> None:
+    def _abandon(
+        self, run: WorkflowRun, owner: str, loop: RunLoop | None, exc: BaseException
+    ) -> None:
+        """Leave an interrupted run FAILED, its live attempts CRASHED, nothing RUNNING."""
         error = (
             self.host.classify(exc)
             if isinstance(exc, Exception)
@@ -259,12 +290,22 @@ class WorkflowRunner:
                 f"runner interrupted: {type(exc).__name__}", category=ErrorCategory.INTERNAL
             )
         )
+        step_error = SpineError(
+            f"the runner stopped while this step ran: {error.message}",
+            category=ErrorCategory.INTERNAL,
+            retryable=True,
+        )
+        if loop is not None:
+            try:
+                loop.interrupt(step_error)
+            except SpineError:
+                log.exception("could not record the attempts of run %s", run.run_id)
         run.status = RunStatus.FAILED
         run.finished_at = utc_now()
         run.error = error.to_dict()
         run.error_category = error.category.value
         try:
-            if self.history.finish_run(run, owner=owner):
+            if self.history.abandon_run(run, owner=owner, step_error=step_error.to_dict()):
                 self.host.notify("spine_run_finished", run=run)
         except SpineError:
             log.exception("could not record the failure of run %s", run.run_id)
@@ -296,13 +337,28 @@ class WorkflowRunner:
         from spine_host.pipelines.params import structure_params
         from spine_host.pipelines.registration import pipeline_attributes
 
-        accepted: set[str] = set()
+        declared = {
+            step.pipeline: declared_params(self.host, step.pipeline)
+            for step in workflow.steps
+            if step.pipeline is not None
+        }
+        # Unknown names first: a typo (week_endin) must be reported as itself, not as the
+        # required param (week_ending) it failed to provide.
+        if all(step.pipeline is not None for step in workflow.steps):  # callables take anything
+            accepted = set().union(*declared.values())
+            unknown = sorted(set(params) - accepted)
+            if unknown:
+                raise SpineError(
+                    f"workflow {workflow.name!r}: no step takes param(s) {', '.join(unknown)}; "
+                    f"its pipelines take: {', '.join(sorted(accepted)) or 'nothing'}",
+                    category=ErrorCategory.VALIDATION,
+                )
         for step in workflow.steps:
             if step.pipeline is None:
                 continue
-            declared = declared_params(self.host, step.pipeline)
-            accepted |= declared
-            values = pipeline_step_params(workflow.params_for(step, params), step.params, declared)
+            values = pipeline_step_params(
+                workflow.params_for(step, params), step.params, declared[step.pipeline]
+            )
             pipeline = self.host.registries.pipelines.get(step.pipeline)
             try:
                 structure_params(step.pipeline, pipeline_attributes(pipeline).Params, values)
@@ -312,15 +368,6 @@ class WorkflowRunner:
                     category=exc.category,
                     cause=exc,
                 ) from exc
-        if any(step.pipeline is None for step in workflow.steps):
-            return  # callables accept any params
-        unknown = sorted(set(params) - accepted)
-        if unknown:
-            raise SpineError(
-                f"workflow {workflow.name!r}: no step takes param(s) {', '.join(unknown)}; "
-                f"its pipelines take: {', '.join(sorted(accepted)) or 'nothing'}",
-                category=ErrorCategory.VALIDATION,
-            )
 
     def _reap_once(self) -> None:
         if not self._reaped:

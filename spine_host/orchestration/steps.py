@@ -4,7 +4,9 @@ What runs on the worker is :func:`run_attempt`; it never raises. It returns an
 :class:`AttemptOutcome` (outputs and row counts, or the classified error) that the runner's
 coordinating thread turns into history. Pipeline steps go through the pipelines
 ``Dispatcher``, which records the ``executions`` row; the step's attempts are the workflow's own
-retries, so the dispatcher is asked for exactly one attempt each time.
+retries (one history row each), so the dispatcher is asked for exactly one attempt each time and
+the runner retries by :func:`step_retry_policy`: the step's ``retry`` when given, else the
+pipeline's own ``retry_policy``, else one attempt.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ __all__ = [
     "json_safe",
     "pipeline_step_params",
     "run_attempt",
+    "step_retry_policy",
 ]
 
 _ROW_COUNTS = ("rows_in", "rows_out", "rows_rejected")
+# The dispatcher runs one attempt per call: the runner owns the retry loop (see module doc).
 _ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
 
@@ -99,6 +103,23 @@ def run_attempt(
         execution_id=context.execution.execution_id,
         **_row_counts(outputs),
     )
+
+
+def step_retry_policy(host: Host, step: Step) -> RetryPolicy:
+    """How often ``step`` is attempted: its ``retry``, else its pipeline's, else once.
+
+    A pipeline registered with ``retry_policy=RetryPolicy(3)`` keeps retrying as a workflow
+    step unless the step says otherwise.
+    """
+    if step.retry is not None:
+        return step.retry
+    if step.pipeline is not None:
+        from spine_host.pipelines.registration import pipeline_attributes
+
+        policy = pipeline_attributes(host.registries.pipelines.get(step.pipeline)).retry_policy
+        if policy is not None:
+            return policy
+    return _ONE_ATTEMPT
 
 
 def declared_params(host: Host, pipeline: str) -> frozenset[str]:

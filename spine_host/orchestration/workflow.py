@@ -72,10 +72,6 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _policy(value: RetryPolicy | None) -> RetryPolicy:
-    return value if value is not None else RetryPolicy(max_attempts=1)
-
-
 def _positive_or_none(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and value <= 0:
         raise ValueError(f"{attribute.name} must be > 0 seconds, got {value!r}")
@@ -92,7 +88,9 @@ class Step:
         params: step parameters; they win over run params and workflow defaults.
         condition: ``condition(inputs, params) -> bool`` or a :class:`Branch`; when false the
             step is SKIPPED, and so are steps that depend only on skipped steps.
-        retry: attempts and waits; each attempt is its own history row. One attempt by default.
+        retry: attempts and waits; each attempt is its own history row. When not given, a
+            pipeline step retries as its pipeline's ``retry_policy`` says, and any other step
+            runs once (see ``spine_host.orchestration.steps.step_retry_policy``).
         timeout: seconds one attempt may take before it is TIMED_OUT.
         on_failure: ``stop`` (the run fails) or ``continue`` (dependents are skipped, the rest
             runs, the run ends PARTIAL).
@@ -103,7 +101,7 @@ class Step:
     depends_on: tuple[str, ...] = attrs.field(default=(), converter=_names)
     params: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
     condition: Condition | Branch | None = None
-    retry: RetryPolicy = attrs.field(default=None, converter=_policy)
+    retry: RetryPolicy | None = None
     timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
     on_failure: OnFailure = attrs.field(default=OnFailure.STOP, converter=OnFailure)
 
