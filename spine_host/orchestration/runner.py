@@ -31,7 +31,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.orchestration._run_loop import KeptStep, RunLoop, RunOutcome
+from spine_host.orchestration._run_loop import RunLoop, RunOutcome
+from spine_host.orchestration._run_plan import KeptStep
 from spine_host.orchestration.heartbeat import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_STALE_AFTER,

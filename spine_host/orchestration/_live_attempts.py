@@ -1,0 +1,118 @@
+"""The attempts a run waits for: their futures and deadlines, and how they are let go.
+
+Python cannot kill a thread. When an attempt overruns its step's timeout (or the run overruns
+its own), the run loop records it TIMED_OUT and :class:`LiveAttempts` sets its
+``context.cancelled`` event, stops waiting for it and ignores whatever it returns later; its
+worker thread runs on in the background until the step's code returns. The same happens to
+every live attempt when the runner is interrupted (they end CRASHED) or the run is taken from
+it (nothing more is written).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import TYPE_CHECKING
+
+import attrs
+
+from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration.records import StepStatus
+from spine_host.orchestration.steps import AttemptOutcome
+
+if TYPE_CHECKING:
+    from spine_host.host import Host
+    from spine_host.orchestration.records import StepAttempt
+    from spine_host.orchestration.steps import StepContext
+    from spine_host.orchestration.workflow import Step, Workflow
+
+__all__ = ["LiveAttempt", "LiveAttempts", "run_timeout_error", "step_timeout_error"]
+
+
+@attrs.define
+class LiveAttempt:
+    """An attempt the loop is waiting for.
+
+    Attributes:
+        step: the step it runs.
+        record: its RUNNING history record.
+        context: what the step received (``cancelled`` lets it go).
+        tries: how many attempts of the step this run made so far, this one included.
+        deadline: ``time.monotonic()`` past which it is abandoned, if the step has a timeout.
+    """
+
+    step: Step
+    record: StepAttempt
+    context: StepContext
+    tries: int
+    deadline: float | None
+
+
+class LiveAttempts:
+    """The submitted attempts of one run, by their futures.
+
+    Args:
+        host: classifies what an executor raised instead of returning an outcome.
+    """
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._live: dict[Future[AttemptOutcome], LiveAttempt] = {}
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def add(self, future: Future[AttemptOutcome], live: LiveAttempt) -> None:
+        """Wait for ``future``, the attempt ``live``."""
+        self._live[future] = live
+
+    def deadlines(self) -> list[float]:
+        """The deadlines of the live attempts that have one."""
+        return [live.deadline for live in self._live.values() if live.deadline is not None]
+
+    def wait(self, timeout: float | None) -> list[tuple[LiveAttempt, AttemptOutcome]]:
+        """Wait up to ``timeout`` seconds for an attempt to end; the ended ones, with outcomes."""
+        ended, _ = wait(list(self._live), timeout=timeout, return_when=FIRST_COMPLETED)
+        return [(self._live.pop(future), _outcome(future, self.host)) for future in ended]
+
+    def expire(self, now: float) -> list[LiveAttempt]:
+        """Let go of the attempts still running past their deadline at ``now`` (cancelled)."""
+        expired = []
+        for future, live in list(self._live.items()):
+            if live.deadline is not None and now >= live.deadline and not future.done():
+                del self._live[future]
+                live.context.cancelled.set()
+                expired.append(live)
+        return expired
+
+    def cancel_all(self) -> list[LiveAttempt]:
+        """Let go of every live attempt (cancelled); the ones let go."""
+        cancelled = list(self._live.values())
+        for live in cancelled:
+            live.context.cancelled.set()
+        self._live.clear()
+        return cancelled
+
+
+def step_timeout_error(live: LiveAttempt) -> SpineError:
+    """The error of an attempt abandoned for overrunning its step's timeout."""
+    return SpineError(
+        f"step {live.step.name!r} attempt {live.record.attempt} exceeded its "
+        f"timeout of {live.step.timeout:g}s and was abandoned",
+        category=ErrorCategory.TIMEOUT,
+    )
+
+
+def run_timeout_error(workflow: Workflow) -> SpineError:
+    """The error of a run (and its live attempts) that overran ``workflow``'s timeout."""
+    return SpineError(
+        f"run exceeded the workflow timeout of {workflow.timeout:g}s",
+        category=ErrorCategory.TIMEOUT,
+    )
+
+
+def _outcome(future: Future[AttemptOutcome], host: Host) -> AttemptOutcome:
+    """The attempt's outcome; an executor that raised instead (a plugin's) becomes a failure."""
+    exc = future.exception()
+    if exc is None:
+        return future.result()
+    return AttemptOutcome(status=StepStatus.FAILED, error=host.classify(exc))
