@@ -313,6 +313,48 @@ def test_a_key_that_repeats_across_a_page_boundary_is_refused(
     assert "key column(s) day are not unique: value 2 repeats" in result.error.message
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "pg"])
+def test_a_key_that_holds_null_is_refused_instead_of_skipping_rows(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    adapter: DatabaseAdapter = request.getfixturevalue(backend)
+    name = table_name()
+    adapter.execute(f"CREATE TABLE {name} (day integer, v text)")
+    days = [1, None, 2, 3, None]
+    adapter.executemany(
+        f"INSERT INTO {name} VALUES (:day, :v)",
+        [{"day": d, "v": str(i)} for i, d in enumerate(days)],
+    )
+    expected = "key column(s) day hold NULL; keyset paging would skip those rows"
+
+    for reader in (
+        source(adapter, table=name, key="day", page_size=2),
+        source(adapter, query=f"SELECT day, v FROM {name}", key="day", page_size=2),
+    ):
+        result = reader.fetch()
+
+        assert result.error is not None, result.rows()
+        assert result.error.category is ErrorCategory.VALIDATION
+        assert expected in result.error.message
+        with pytest.raises(SpineError, match="hold NULL"):
+            list(reader.batches())
+
+
+def test_a_null_key_outside_the_since_window_does_not_fail_the_read(
+    pg: DatabaseAdapter,
+) -> None:
+    name = table_name()
+    pg.execute(f"CREATE TABLE {name} (day integer, version integer NOT NULL)")
+    pg.executemany(
+        f"INSERT INTO {name} VALUES (:day, :version)",
+        [{"day": None, "version": 1}, {"day": 2, "version": 2}, {"day": 3, "version": 3}],
+    )
+    reader = source(pg, table=name, key="day", watermark="version", page_size=1)
+
+    assert [row["day"] for row in reader.fetch({"since": 1}).rows()] == [2, 3]
+    assert reader.fetch().error is not None
+
+
 def test_a_composite_key_that_repeats_across_a_page_boundary_is_refused(
     sqlite: DatabaseAdapter,
 ) -> None:

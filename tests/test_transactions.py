@@ -108,3 +108,53 @@ def test_driver_error_text_with_row_values_stays_out_of_history(adapter: Databas
     assert "424242" not in stored
     assert "withheld" in stored
     assert raised.value.to_dict()["category"] == "STORAGE"
+
+
+def test_paging_by_a_key_that_holds_null_is_refused_not_lossy(adapter: DatabaseAdapter) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    days = [1, None, 2, None, 3, 4]
+    adapter.bulk_insert(table, [{"id": i, "day": day} for i, day in enumerate(days)])
+
+    # NULL > anything is never true: PostgreSQL (NULLs last) would lose them after page one,
+    # SQLite (NULLs first) everything after them.
+    with pytest.raises(SpineError, match="key column") as raised:
+        list(adapter.iter_pages(table, ["day"], page_size=2))
+    assert raised.value.category is ErrorCategory.VALIDATION
+    assert "key column(s) day hold NULL; keyset paging would skip those rows" in str(raised.value)
+    with pytest.raises(SpineError, match=r"key column\(s\) day hold NULL"):
+        list(adapter.iter_pages(table, ["id", "day"], page_size=2))
+    pages = list(adapter.iter_pages(table, ["id"], page_size=4))
+    assert [row["id"] for page in pages for row in page] == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_column_added_while_running_is_written_without_a_restart(
+    adapter: DatabaseAdapter,
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    adapter.bulk_insert(table, [{"id": 1, "day": 1}])  # the table's columns are now known
+
+    adapter.execute(f"ALTER TABLE {table} ADD COLUMN note TEXT")
+    adapter.bulk_insert(table, [{"id": 2, "day": 2, "note": "inserted"}])
+    adapter.upsert(table, [{"id": 1, "note": "upserted"}], key=["id"])
+
+    rows = adapter.query(f"SELECT id, note FROM {table} ORDER BY id")
+    assert rows == [{"id": 1, "note": "upserted"}, {"id": 2, "note": "inserted"}]
+    with pytest.raises(SpineError, match=r"has no column\(s\) \['nope'\]") as raised:
+        adapter.bulk_insert(table, [{"id": 3, "nope": 1}])
+    assert raised.value.category is ErrorCategory.VALIDATION
+
+
+def test_a_column_added_again_with_another_type_is_written_as_that_type(
+    adapter: DatabaseAdapter,
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    adapter.bulk_insert(table, [{"id": 1, "day": 1}])  # PostgreSQL plans COPY for (id, day)
+    adapter.execute(f"ALTER TABLE {table} DROP COLUMN day")
+    adapter.execute(f"ALTER TABLE {table} ADD COLUMN day TEXT")
+    adapter.execute(f"ALTER TABLE {table} ADD COLUMN note TEXT")
+
+    adapter.bulk_insert(table, [{"id": 2, "day": "monday", "note": "new"}])
+    adapter.bulk_insert(table, [{"id": 3, "day": "tuesday"}])  # (id, day) again, now text
+
+    rows = adapter.query(f"SELECT id, day FROM {table} WHERE id > 1 ORDER BY id")
+    assert rows == [{"id": 2, "day": "monday"}, {"id": 3, "day": "tuesday"}]

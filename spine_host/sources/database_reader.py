@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from spine_host.errors import ConfigError, ErrorCategory, SpineError
 from spine_host.sources.sql_guard import split_table_name
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
-from spine_host.storage.statements import keyset_after
+from spine_host.storage.statements import key_may_hold_null, keyset_after, null_key_probe
 
 if TYPE_CHECKING:
     from spine_host.sources.database import ReadSpec
@@ -135,8 +135,11 @@ class KeysetReader:
         # with the page's last row would otherwise fall between two pages unseen.
         statement = plan.statement.order_by(*plan.key).limit(page_size + 1)
         self.max_watermark = since = self.since
+        newer = None
         if since is not None and plan.watermark is not None:
-            statement = statement.where(plan.watermark > _bound(plan.watermark, since))
+            newer = plan.watermark > _bound(plan.watermark, since)
+            statement = statement.where(newer)
+        self._refuse_null_keys(plan, newer)
         after: tuple[Any, ...] | None = None
         while True:
             page_statement = statement
@@ -166,6 +169,31 @@ class KeysetReader:
             return sa.tuple_(*key) > sa.tuple_(*bound)
         return keyset_after(key, tuple(bound))  # type: ignore[arg-type]
 
+    def _refuse_null_keys(self, plan: _Plan, newer: sa.ColumnElement[bool] | None) -> None:
+        """Refuse a read whose key holds NULL in a row it covers, before its first page.
+
+        ``key > after`` is never true for NULL, so those rows would be skipped: on PostgreSQL
+        and DB2, where NULLs sort last, every one after the first page. One ``LIMIT 1`` query,
+        left out when the table declares every key column NOT NULL.
+        """
+        nullable = [
+            column for column in plan.key if key_may_hold_null(column, self.adapter.dialect)
+        ]
+        if not nullable:
+            return
+        probe = null_key_probe(nullable)
+        if newer is not None:
+            probe = probe.where(newer)
+        rows = self._query(probe)
+        if rows:
+            nulls = [name for name, value in rows[0].items() if value is None]
+            raise SpineError(
+                f"{self.display}: key column(s) {', '.join(nulls)} hold NULL; keyset paging "
+                "would skip those rows; page by a NOT NULL key",
+                category=ErrorCategory.VALIDATION,
+                context={"key": [column.name for column in plan.key]},
+            )
+
     def _check_keys(
         self,
         rows: list[dict[str, Any]],
@@ -174,6 +202,9 @@ class KeysetReader:
         previous: tuple[Any, ...] | None,
     ) -> None:
         """Refuse NULL and repeated keys, which keyset paging would skip.
+
+        NULLs are refused before the first page too (:meth:`_refuse_null_keys`); this catches
+        one written while the read goes on.
 
         ``previous`` is the last key of the page before, so a repeat is caught wherever it
         falls, within a page or across the boundary between two.
@@ -190,8 +221,8 @@ class KeysetReader:
             current = tuple(row[name] for name in key_names)
             if None in current:
                 raise SpineError(
-                    f"{self.display}: key column(s) {columns} are NULL in a row; keyset paging "
-                    "needs key columns that are never NULL",
+                    f"{self.display}: key column(s) {columns} hold NULL in a row; keyset "
+                    "paging would skip such rows; page by a NOT NULL key",
                     category=ErrorCategory.VALIDATION,
                     context={"key": key_names},
                 )

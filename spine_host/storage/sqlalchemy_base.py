@@ -7,11 +7,12 @@ the same thread join one transaction. Every driver exception leaving the adapter
 
 Dialect plugins subclass this and override only the extension points (``_create_engine``,
 ``_reflect_table``, ``_insert_chunks``, ``_bulk_insert_rows``, ``_bulk_insert_arrow``,
-``_upsert_rows``, ``_acquire_lock``, ``_page_statement``, ``classify_error``).
+``_upsert_rows``, ``_acquire_lock``, ``_page_statement``, ``_forget_table``, ``classify_error``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,8 +26,10 @@ from spine_host.redaction import redact_url
 from spine_host.storage import schema
 from spine_host.storage.bulk import RowChunk, arrow_row_slices, chunk_rows
 from spine_host.storage.statements import (
+    key_may_hold_null,
     keyset_after,
     lock_holder,
+    null_key_probe,
     on_conflict_upsert,
     rows_by_columns,
     update_or_insert,
@@ -157,22 +160,28 @@ class SqlAlchemyAdapter(TransactionScope):
         Rows are streamed in chunks of ``chunk_size``, so memory stays bounded by the chunk,
         not by the data.
         """
-        target = self._table(table)
+        self._table(table)  # a missing table fails before any row is read
         with self.errors_classified(), self._transaction(write=True) as connection:
+            chunks = chunk_rows(rows, self.chunk_size)
+            first = next(chunks, None)
+            if first is None:
+                return 0
+            # The first chunk's columns are checked before the insert starts, while the table
+            # may still be reflected anew (after ALTER TABLE .. ADD COLUMN).
+            target = self._checked_table(table, _chunk_columns(first))
             return self._insert_chunks(
-                connection, target, self._checked_chunks(target, chunk_rows(rows, self.chunk_size))
+                connection, target, self._checked_chunks(target, itertools.chain([first], chunks))
             )
 
     def upsert(self, table: str, rows: Sequence[Row], key: Sequence[str]) -> int:
         """Insert rows, updating those whose ``key`` columns already exist; return the count."""
         if isinstance(key, str):
             key = [key]
-        target = self._table(table)
-        self._check_columns(target, list(key))
+        self._checked_table(table, key)
         upserted = 0
         with self.errors_classified(), self._transaction(write=True) as connection:
             for group in rows_by_columns(rows):
-                self._check_columns(target, list(group[0]))
+                target = self._checked_table(table, list(group[0]))
                 missing = [name for name in key if name not in group[0]]
                 if missing:
                     raise SpineError(
@@ -204,8 +213,9 @@ class SqlAlchemyAdapter(TransactionScope):
         """Read a table in ``key`` order, one page at a time, by keyset (never by offset).
 
         Each page is its own short read, so no connection is held while the caller works on a
-        page. The key columns must be unique together and not NULL: a key value that repeats
-        across a page boundary would make the next page skip rows, so it is a VALIDATION error.
+        page. The key columns must be unique together and not NULL, or pages would skip rows:
+        a key value that repeats across a page boundary is a VALIDATION error, and so is a NULL
+        in a key column that may hold one (one ``LIMIT 1`` query before the first page).
         """
         if isinstance(key, str):
             key = [key]
@@ -214,8 +224,8 @@ class SqlAlchemyAdapter(TransactionScope):
                 f"iter_pages needs key columns and page_size >= 1; got {key!r}, {page_size}",
                 category=ErrorCategory.VALIDATION,
             )
-        target = self._table(table)
-        self._check_columns(target, list(key))
+        target = self._checked_table(table, key)
+        self._refuse_null_keys(table, target, key)
         after: tuple[Any, ...] | None = None
         while True:
             # One row more than a page: it shows whether the last key goes on into the next page.
@@ -311,8 +321,7 @@ class SqlAlchemyAdapter(TransactionScope):
         self, table: sa.Table, chunks: Iterator[RowChunk | pa.RecordBatch]
     ) -> Iterator[RowChunk | pa.RecordBatch]:
         for chunk in chunks:
-            names = chunk.columns if isinstance(chunk, RowChunk) else list(chunk.schema.names)
-            self._check_columns(table, names)
+            self._check_columns(table, _chunk_columns(chunk))
             yield chunk
 
     def _bulk_insert_rows(
@@ -388,6 +397,17 @@ class SqlAlchemyAdapter(TransactionScope):
             statement = statement.where(keyset_after(columns, after))
         return statement
 
+    def _forget_table(self, name: str, table: sa.Table) -> None:
+        """Drop ``table``, cached as ``name``, so its next use reflects it again.
+
+        Dialects that cache what they derived from a table (PostgreSQL's COPY plans) drop that
+        too, after calling this.
+        """
+        with self._tables_lock:
+            # Another thread may have reflected it anew already; keep that one.
+            if self._tables.get(name) is table:
+                del self._tables[name]
+
     def classify_error(self, exc: BaseException) -> SpineError | None:
         """Map this dialect's driver exceptions; None leaves ``exc`` to the generic rules."""
         return None
@@ -400,6 +420,19 @@ class SqlAlchemyAdapter(TransactionScope):
         except Exception as exc:
             raise self._classify(exc) from exc
 
+    def _checked_table(self, name: str, columns: Sequence[str]) -> sa.Table:
+        """The table ``name``, which has ``columns``; else a VALIDATION error naming the others.
+
+        A reflected table lacking some of them is reflected once more first: it may have been
+        altered (``ADD COLUMN``) since it was cached, and a long-running process must see that.
+        """
+        table = self._table(name)
+        if name not in schema.metadata.tables and any(column not in table.c for column in columns):
+            self._forget_table(name, table)
+            table = self._table(name)
+        self._check_columns(table, columns)
+        return table
+
     def _check_columns(self, table: sa.Table, columns: Iterable[str]) -> None:
         unknown = [name for name in columns if name not in table.c]
         if unknown:
@@ -408,6 +441,31 @@ class SqlAlchemyAdapter(TransactionScope):
                 f"its columns: {', '.join(table.c.keys())}",
                 category=ErrorCategory.VALIDATION,
                 context={"table": table.name, "columns": unknown},
+            )
+
+    def _refuse_null_keys(self, name: str, table: sa.Table, key: Sequence[str]) -> None:
+        """Refuse paging by key columns that hold NULL: ``key > after`` is never true for NULL.
+
+        Where those rows sort depends on the dialect (last on PostgreSQL and DB2, first on
+        SQLite), so without this check a read would lose them on one database and not another.
+        """
+        dialect = self.dialect
+        nullable = [
+            table.c[column] for column in key if key_may_hold_null(table.c[column], dialect)
+        ]
+        if not nullable:
+            return
+        with self.errors_classified(), self._transaction(write=False) as connection:
+            row = connection.execute(null_key_probe(nullable)).first()
+        if row is not None:
+            nulls = [
+                column.name for column, value in zip(nullable, row, strict=True) if value is None
+            ]
+            raise SpineError(
+                f"iter_pages over {name!r}: key column(s) {', '.join(nulls)} hold NULL; keyset "
+                "paging would skip those rows; page by a NOT NULL key",
+                category=ErrorCategory.VALIDATION,
+                context={"table": name, "key": list(key)},
             )
 
     def _ensure_lock_table(self, connection: sa.Connection) -> None:
@@ -432,6 +490,10 @@ class SqlAlchemyAdapter(TransactionScope):
                     category=ErrorCategory.STORAGE,
                 )
         self._lock_table_seen = True
+
+
+def _chunk_columns(chunk: RowChunk | pa.RecordBatch) -> list[str]:
+    return chunk.columns if isinstance(chunk, RowChunk) else list(chunk.schema.names)
 
 
 def _key_of(row: Mapping[str, Any], key: Sequence[str]) -> tuple[Any, ...]:

@@ -14,8 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 
 __all__ = [
+    "key_may_hold_null",
     "keyset_after",
     "lock_holder",
+    "null_key_probe",
     "on_conflict_upsert",
     "onupdate_values",
     "rows_by_columns",
@@ -57,6 +59,31 @@ def keyset_after(columns: Sequence[sa.Column[Any]], after: tuple[Any, ...]) -> A
         equal = [columns[i] == after[i] for i in range(index)]
         alternatives.append(sa.and_(*equal, column > after[index]))
     return sa.or_(*alternatives)
+
+
+def key_may_hold_null(column: sa.ColumnElement[Any], dialect: str) -> bool:
+    """Whether a key column may hold NULL, judged from its reflected declaration.
+
+    A primary key never does, except on SQLite, whose primary keys accept NULL unless they are
+    the INTEGER rowid (a legacy of SQLite's). Columns of a query's result are unknown: they may.
+    """
+    if not isinstance(column, sa.Column):
+        return True
+    if not column.nullable:
+        return False
+    if not column.primary_key:
+        return True
+    table = column.table
+    rowid = len(table.primary_key.columns) == 1 and isinstance(column.type, sa.Integer)
+    return dialect == "sqlite" and not rowid
+
+
+def null_key_probe(columns: Sequence[sa.ColumnElement[Any]]) -> sa.Select[Any]:
+    """``SELECT k1, k2 .. WHERE k1 IS NULL OR k2 IS NULL .. LIMIT 1``: the first NULL key, if any.
+
+    The row it returns shows which of the columns hold the NULL.
+    """
+    return sa.select(*columns).where(sa.or_(*(column.is_(None) for column in columns))).limit(1)
 
 
 def rows_by_columns(rows: Sequence[Row]) -> Iterator[list[Row]]:

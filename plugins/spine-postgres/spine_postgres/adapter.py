@@ -176,6 +176,14 @@ class PostgresAdapter(SqlAlchemyAdapter):
             statement = statement.where(sqlalchemy.tuple_(*key_columns) > sqlalchemy.tuple_(*bound))
         return statement
 
+    def _forget_table(self, name: str, table: sqlalchemy.Table) -> None:
+        super()._forget_table(name, table)
+        # A plan holds the column types read with the old reflection: a column dropped and added
+        # again with another type keeps its name, so a plan keyed by names alone would go stale.
+        with self._copy_plans_lock:
+            for key in [key for key in self._copy_plans if key[:2] == (table.schema, table.name)]:
+                del self._copy_plans[key]
+
     # -- binary COPY ------------------------------------------------------------------------------
 
     def _copy_plan(
