@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from spine_host.json_values import json_safe
 from spine_host.severity import Severity
 
 __all__ = [
@@ -126,7 +127,7 @@ class SpineError(Exception):
             "retryable": self.retryable,
             "retry_after": self.retry_after,
             "severity": self.severity.name,
-            "context": {key: _json_safe(value) for key, value in self.context.items()},
+            "context": {key: json_safe(value) for key, value in self.context.items()},
         }
         if self.cause is not None:
             cause_type = _qualified_name(type(self.cause))
@@ -217,13 +218,3 @@ _TRANSIENT_ERRNOS = frozenset(
 def _qualified_name(cls: type) -> str:
     module = cls.__module__
     return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
-def _json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, Mapping):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_safe(item) for item in value]
-    return str(value)

@@ -5,13 +5,11 @@ Exit codes: 0 completed or skipped, 1 failed, 2 unknown pipeline or bad paramete
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, SpineCommandGroup, pass_state
+from spine_host.cli.context import EXIT_FAILURE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.errors import ErrorCategory, SpineError
 
@@ -19,10 +17,7 @@ if TYPE_CHECKING:
     from spine_host.host import Host
     from spine_host.pipelines.execution import Execution
 
-__all__ = ["exit_on_error", "parse_param_options", "pipelines_group"]
-
-# Errors in what the user typed (exit 2), as opposed to failures of the work (exit 1).
-_USAGE_CATEGORIES = frozenset({ErrorCategory.CONFIG, ErrorCategory.VALIDATION})
+__all__ = ["parse_param_options", "pipelines_group"]
 
 
 @click.group("pipelines", cls=SpineCommandGroup)
@@ -35,8 +30,7 @@ def pipelines_group() -> None:
 @pass_state
 def list_command(state: CliState, as_json: bool) -> None:
     """List every registered pipeline with its parameters and the plugin providing it."""
-    with exit_on_error(state):
-        entries = _pipeline_entries(state.host())
+    entries = _pipeline_entries(state.host())
     if as_json:
         emit_json(entries)
         return
@@ -88,11 +82,10 @@ def run_command(
     from spine_host.pipelines.dispatcher import Dispatcher
     from spine_host.pipelines.repository import ExecutionRepository
 
-    with exit_on_error(state):
-        params = parse_param_options(param_options)
-        host = state.host()
-        ExecutionRepository(host.storage).require_tables()
-        execution = Dispatcher(host).run(name, params, idempotency_key=idempotency_key, force=force)
+    params = parse_param_options(param_options)
+    host = state.host()
+    ExecutionRepository(host.storage).require_tables()
+    execution = Dispatcher(host).run(name, params, idempotency_key=idempotency_key, force=force)
     if as_json:
         emit_json(execution.to_dict())
     else:
@@ -109,13 +102,12 @@ def show_command(state: CliState, execution_id: str, as_json: bool) -> None:
     """Show one execution: status, result or error, and every event with its attempt."""
     from spine_host.pipelines.repository import ExecutionRepository
 
-    with exit_on_error(state):
-        repository = ExecutionRepository(state.host().storage)
-        repository.require_tables()
-        execution = repository.get(execution_id)
-        if execution is None:
-            raise SpineError(f"no execution {execution_id!r}", category=ErrorCategory.NOT_FOUND)
-        events = repository.events(execution_id)
+    repository = ExecutionRepository(state.host().storage)
+    repository.require_tables()
+    execution = repository.get(execution_id)
+    if execution is None:
+        raise SpineError(f"no execution {execution_id!r}", category=ErrorCategory.NOT_FOUND)
+    events = repository.events(execution_id)
     if as_json:
         emit_json({**execution.to_dict(), "events": [event.to_dict() for event in events]})
         return
@@ -144,20 +136,6 @@ def parse_param_options(options: tuple[str, ...] | list[str]) -> dict[str, str]:
             )
         params[key] = value
     return params
-
-
-@contextmanager
-def exit_on_error(state: CliState) -> Iterator[None]:
-    """Print a SpineError as ``error: ...`` and exit 2 (usage) or 1 (failure), no traceback."""
-    try:
-        yield
-    except SpineError as exc:
-        host = getattr(state, "_host", None)
-        message = host.redactor.redact(exc.message) if host is not None else exc.message
-        click.echo(f"error: {message}", err=True)
-        raise click.exceptions.Exit(
-            EXIT_USAGE if exc.category in _USAGE_CATEGORIES else EXIT_FAILURE
-        ) from exc
 
 
 def _pipeline_entries(host: Host) -> list[dict[str, Any]]:

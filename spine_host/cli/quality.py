@@ -6,7 +6,6 @@ import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
-from spine_host.cli.pipelines import exit_on_error
 
 __all__ = ["quality_group"]
 
@@ -35,15 +34,14 @@ def list_command(
     from spine_host.pipelines.quality import list_quality
     from spine_host.storage import schema
 
-    with exit_on_error(state):
-        storage = state.host().storage
-        require_tables(storage, [schema.core_quality])
-        records = list_quality(
-            storage,
-            execution_id=execution_id,
-            status=status.upper() if status else None,
-            limit=limit,
-        )
+    storage = state.host().storage
+    require_tables(storage, [schema.core_quality])
+    records = list_quality(
+        storage,
+        execution_id=execution_id,
+        status=status.upper() if status else None,
+        limit=limit,
+    )
     if as_json:
         emit_json(
             [

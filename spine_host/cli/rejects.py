@@ -6,7 +6,6 @@ import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
-from spine_host.cli.pipelines import exit_on_error
 
 __all__ = ["rejects_group"]
 
@@ -37,13 +36,10 @@ def list_command(
     from spine_host.pipelines.rejects import count_rejects, list_rejects
     from spine_host.storage import schema
 
-    with exit_on_error(state):
-        storage = state.host().storage
-        require_tables(storage, [schema.core_rejects])
-        records = list_rejects(
-            storage, execution_id=execution_id, reason_code=reason_code, limit=limit
-        )
-        total = count_rejects(storage, execution_id=execution_id, reason_code=reason_code)
+    storage = state.host().storage
+    require_tables(storage, [schema.core_rejects])
+    records = list_rejects(storage, execution_id=execution_id, reason_code=reason_code, limit=limit)
+    total = count_rejects(storage, execution_id=execution_id, reason_code=reason_code)
     if as_json:
         emit_json(
             {

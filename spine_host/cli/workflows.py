@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from spine_host.cli.context import EXIT_FAILURE, EXIT_USAGE, CliState, SpineCommandGroup, pass_state
+from spine_host.cli.context import EXIT_FAILURE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.cli.pipelines import parse_param_options
-from spine_host.errors import ErrorCategory, SpineError
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -84,15 +83,9 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
 @pass_state
 def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bool) -> None:
     """Run workflow NAME and wait for it; exit 1 unless it COMPLETED, 2 for bad params."""
-    try:
-        # The same -p rules as `spine pipelines run`: KEY=VALUE, each key once.
-        run = _runner(state).run(name, parse_param_options(params))
-    except SpineError as exc:
-        # run() raises only before a run exists: bad params are a usage error.
-        if exc.category is not ErrorCategory.VALIDATION:
-            raise
-        click.echo(f"error: {state.host().redactor.redact(exc.message)}", err=True)
-        click.get_current_context().exit(EXIT_USAGE)
+    # The same -p rules as `spine pipelines run`: KEY=VALUE, each key once. Bad params raise
+    # VALIDATION before a run exists, which the group reports with exit 2.
+    run = _runner(state).run(name, parse_param_options(params))
     emit_run(run, as_json=as_json)
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.json_values import json_safe
 from spine_host.orchestration.records import StepAttempt, StepStatus
-from spine_host.orchestration.steps import json_safe
 from spine_host.pipelines.context import new_id
 from spine_host.storage.types import utc_now
 

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.json_values import json_safe
 from spine_host.orchestration._run_loop import RunLoop, RunOutcome
 from spine_host.orchestration._run_plan import KeptStep
 from spine_host.orchestration.heartbeat import (
@@ -43,7 +44,7 @@ from spine_host.orchestration.heartbeat import (
 )
 from spine_host.orchestration.history import REOPENABLE_RUN_STATUSES, WorkflowHistoryRepository
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus, WorkflowRun
-from spine_host.orchestration.steps import declared_params, json_safe, pipeline_step_params
+from spine_host.orchestration.steps import declared_params, pipeline_step_params
 from spine_host.orchestration.workflow import Workflow
 from spine_host.storage.types import utc_now
 

@@ -12,7 +12,6 @@ pipeline's own ``retry_policy``, else one attempt.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.json_values import json_safe
 from spine_host.orchestration.records import StepStatus
 from spine_host.retry import RetryPolicy
 
@@ -32,7 +32,6 @@ __all__ = [
     "AttemptOutcome",
     "StepContext",
     "declared_params",
-    "json_safe",
     "pipeline_step_params",
     "run_attempt",
     "step_retry_policy",
@@ -177,24 +176,3 @@ def _row_counts(outputs: Any) -> dict[str, Any]:
         for name in _ROW_COUNTS
         if isinstance(value := outputs.get(name), int) and not isinstance(value, bool)
     }
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` as JSON can hold it: dates as ISO text, enums by value, attrs as dicts.
-
-    Anything else becomes its ``str()``, so outputs are always storable (and what ``resume``
-    hands to later steps is exactly what was stored).
-    """
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, enum.Enum):
-        return json_safe(value.value)
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if attrs.has(type(value)):
-        return json_safe(attrs.asdict(value, recurse=False))
-    if isinstance(value, Mapping):
-        return {str(key): json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [json_safe(item) for item in value]
-    return str(value)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.pipelines._json import json_safe
+from spine_host.json_values import json_safe
 from spine_host.pipelines.context import ExecutionContext
 from spine_host.pipelines.execution import EventType, Execution, ExecutionStatus
 from spine_host.pipelines.manifest import WorkManifest

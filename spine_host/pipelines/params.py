@@ -28,7 +28,7 @@ import attrs
 import cattrs
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.pipelines._json import json_safe
+from spine_host.json_values import json_safe
 from spine_host.structuring import structure
 
 __all__ = [

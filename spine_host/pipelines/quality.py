@@ -21,7 +21,7 @@ import attrs
 import sqlalchemy as sa
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.pipelines._json import json_safe
+from spine_host.json_values import json_safe
 from spine_host.storage import schema
 from spine_host.storage.adapter import DatabaseAdapter
 from spine_host.storage.types import utc_now

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from spine_host.pipelines._json import json_safe
+from spine_host.json_values import json_safe
 from spine_host.sources.result import Reject
 from spine_host.storage import schema
 from spine_host.storage.adapter import DatabaseAdapter

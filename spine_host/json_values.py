@@ -1,4 +1,4 @@
-"""JSON-safe values for history rows: what pipelines return and how they were called."""
+"""JSON-safe values for history rows, errors and alerts: one conversion used everywhere."""
 
 from __future__ import annotations
 
