@@ -8,18 +8,20 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 __all__ = [
+    "has_sql_side_default",
     "key_may_hold_null",
     "keyset_after",
     "lock_holder",
     "null_key_probe",
     "on_conflict_upsert",
     "onupdate_values",
+    "python_side_values",
     "rows_by_columns",
     "update_or_insert",
 ]
@@ -98,19 +100,43 @@ def rows_by_columns(rows: Sequence[Row]) -> Iterator[list[Row]]:
         yield group
 
 
-def onupdate_values(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    """Python-side ``onupdate`` values (``updated_at``): ON CONFLICT UPDATE skips them."""
+def python_side_values(
+    table: sa.Table, present: Iterable[str], kind: str = "default"
+) -> dict[str, Any]:
+    """Values of the Python-side ``default`` or ``onupdate`` of the columns not in ``present``.
+
+    Statements that bypass SQLAlchemy's INSERT/UPDATE compilation (ON CONFLICT's UPDATE, MERGE,
+    COPY) would otherwise leave ``created_at``/``updated_at`` empty. SQL-side generators
+    (sequences, server expressions) are not evaluated here: see :func:`has_sql_side_default`.
+    """
+    given = set(present)
     values: dict[str, Any] = {}
     for column in table.columns:
-        onupdate = column.onupdate
-        if column.name in row or onupdate is None:
+        generator = getattr(column, kind)
+        if column.name in given or generator is None:
             continue
-        arg = getattr(onupdate, "arg", None)
-        if getattr(onupdate, "is_callable", False) and callable(arg):
-            values[column.name] = arg(None)
-        elif getattr(onupdate, "is_scalar", False):
+        arg = getattr(generator, "arg", None)
+        if getattr(generator, "is_callable", False) and callable(arg):
+            values[column.name] = arg(None)  # SQLAlchemy passes an execution context; unused
+        elif getattr(generator, "is_scalar", False):
             values[column.name] = arg
     return values
+
+
+def has_sql_side_default(table: sa.Table, present: Iterable[str]) -> bool:
+    """True when a column not in ``present`` gets its default from a sequence or SQL expression."""
+    given = set(present)
+    return any(
+        getattr(column.default, "is_sequence", False)
+        or getattr(column.default, "is_clause_element", False)
+        for column in table.columns
+        if column.name not in given and column.default is not None
+    )
+
+
+def onupdate_values(table: sa.Table, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Python-side ``onupdate`` values (``updated_at``): ON CONFLICT UPDATE skips them."""
+    return python_side_values(table, row, "onupdate")
 
 
 def update_or_insert(

@@ -15,9 +15,6 @@ multi-row "insertmanyvalues", so this is DB2's array insert, not one statement p
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +32,7 @@ from spine_db2.statements import (
 from spine_host.errors import SpineError
 from spine_host.storage import schema
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
+from spine_host.storage.statements import lock_holder, python_side_values
 from spine_host.storage.types import utc_now
 
 __all__ = ["Db2Adapter"]
@@ -62,20 +60,18 @@ class Db2Adapter(SqlAlchemyAdapter):
     ) -> int:
         """Upsert with one ``MERGE`` prepared once and executed for every row."""
         columns = list(rows[0])
-        insert_defaults = _absent_with(table, columns, "default")
-        update_defaults = _absent_with(table, columns, "onupdate")
+        insert_defaults = python_side_values(table, columns, "default")
+        update_defaults = python_side_values(table, columns, "onupdate")
         statement = merge_statement(
             table,
             columns,
             key,
             connection.dialect,
-            insert_defaults=[column.name for column in insert_defaults],
-            update_defaults=[column.name for column in update_defaults],
+            insert_defaults=list(insert_defaults),
+            update_defaults=list(update_defaults),
         )
         # One value per call for every row, like the base's ON CONFLICT path.
-        defaults = [_python_value(column.default) for column in insert_defaults] + [
-            _python_value(column.onupdate) for column in update_defaults
-        ]
+        defaults = [*insert_defaults.values(), *update_defaults.values()]
         connection.execute(statement, merge_parameters(columns, rows, defaults))
         return len(rows)
 
@@ -111,32 +107,9 @@ class Db2Adapter(SqlAlchemyAdapter):
         connection.execute(
             sa.update(locks)
             .where(locks.c.lock_name == name)
-            .values(holder=_holder(), acquired_at=utc_now())
+            .values(holder=lock_holder(), acquired_at=utc_now())
         )
 
     def classify_error(self, exc: BaseException) -> SpineError | None:
         """SQLCODE/SQLSTATE mapping for ibm_db errors (see :mod:`spine_db2.errors`)."""
         return classify_db2_error(exc)
-
-
-def _absent_with(table: sa.Table, columns: Sequence[str], kind: str) -> list[sa.Column[Any]]:
-    """Columns missing from the row that have a Python-side ``default`` or ``onupdate``."""
-    found = []
-    for column in table.columns:
-        generator = getattr(column, kind)
-        if column.name in columns or generator is None:
-            continue
-        if getattr(generator, "is_callable", False) or getattr(generator, "is_scalar", False):
-            found.append(column)
-    return found
-
-
-def _python_value(generator: Any) -> Any:
-    if getattr(generator, "is_callable", False):
-        # SQLAlchemy wraps default callables to take an execution context; none is needed here.
-        return generator.arg(None)
-    return generator.arg
-
-
-def _holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"

@@ -21,6 +21,7 @@ from spine_host.errors import ConfigError, SpineError
 from spine_host.redaction import redact_url
 from spine_host.storage.bulk import RowChunk
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
+from spine_host.storage.statements import has_sql_side_default, python_side_values
 from spine_host.storage.types import JsonDocument, UtcDateTime
 from spine_postgres.copy import CopyPlan, arrow_rows, copy_rows, plan_copy
 from spine_postgres.errors import PostgresServer, classify_postgres_error, driver_error
@@ -255,23 +256,13 @@ def _run_key(chunk: RowChunk | pa.RecordBatch) -> tuple[str, object]:
 
 
 def _client_defaults(table: sqlalchemy.Table, columns: Sequence[str]) -> dict[str, Any] | None:
-    """Values of the Python-side defaults of the columns not given.
+    """Values of the Python-side defaults of the columns not given (COPY skips them).
 
     None when one of them is a sequence or a SQL expression, which only INSERT can apply.
     """
-    defaults: dict[str, Any] = {}
-    for column in table.columns:
-        default = column.default
-        if column.name in columns or default is None:
-            continue
-        argument = getattr(default, "arg", None)
-        if getattr(default, "is_sequence", False) or getattr(default, "is_clause_element", False):
-            return None
-        if getattr(default, "is_callable", False) and callable(argument):
-            defaults[column.name] = argument(None)
-        elif getattr(default, "is_scalar", False):
-            defaults[column.name] = argument
-    return defaults
+    if has_sql_side_default(table, columns):
+        return None
+    return python_side_values(table, columns)
 
 
 def _pin_session_to_utc(driver_connection: Any, _record: Any) -> None:
