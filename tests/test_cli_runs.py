@@ -147,10 +147,10 @@ def test_reap_marks_silent_runs_crashed(host) -> None:
         )
     )
     spared = invoke(host, "reap", "--stale-after", "10m")
-    assert "0 run(s) marked CRASHED" in spared.output
+    assert "0 run(s) and 0 execution(s) marked CRASHED" in spared.output
     result = invoke(host, "reap", "--stale-after", "60s")
     assert result.exit_code == 0
-    assert "CRASHED silent-run cli.flaky" in result.output
+    assert "CRASHED run silent-run cli.flaky" in result.output
     listed = json.loads(invoke(host, "list", "--status", "crashed", "--json").output)
     assert [run["run_id"] for run in listed] == ["silent-run"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from spine_host import ErrorCategory, Host, hookimpl
+from spine_host import ErrorCategory, Host, SpineError, hookimpl
 from spine_host.pipelines import (
     Dispatcher,
     EventType,
@@ -238,9 +238,18 @@ def test_same_idempotency_key_under_a_race_runs_once(host: Host) -> None:
     for thread in threads:
         thread.join()
 
-    assert errors == []
-    assert len(set(results)) == 1
+    # Exactly one does the work; the others report it as running elsewhere (never as done).
+    assert len(results) == 1
+    assert len(errors) == 3
+    for error in errors:
+        assert isinstance(error, SpineError)
+        assert error.category is ErrorCategory.DEPENDENCY
+        assert "is being run right now by execution " + results[0] in error.message
     assert pipeline_otc.CALLS[("otc.slow", marker)] == 1
+    # Once it finished, the same key answers with that execution.
+    again = dispatcher.run("otc.slow", {"marker": marker, "seconds": "0.2"}, idempotency_key=key)
+    assert again.execution_id == results[0]
+    assert again.status is ExecutionStatus.COMPLETED
 
 
 def test_lineage_children_and_batch_are_queryable(host: Host) -> None:

@@ -47,9 +47,17 @@ def another_runner(host, workflow) -> WorkflowRunner:
 
 
 def reap_everything(host) -> None:
-    """What the reaper does once a run's heartbeat is stale, as if a long time had passed."""
+    """What the reaper does once a run's heartbeat is stale, as if a long time had passed.
+
+    It runs on a thread of its own, as a reaper in another process would: a step's own thread
+    is fenced, and its commits stop counting once its run is taken."""
     history = WorkflowHistoryRepository(host.storage)
-    history.crash_stale_runs(utc_now() + timedelta(hours=1), {"message": "reaped by the test"})
+    reaper = threading.Thread(
+        target=history.crash_stale_runs,
+        args=(utc_now() + timedelta(hours=1), {"message": "reaped by the test"}),
+    )
+    reaper.start()
+    reaper.join()
 
 
 def frozen_and_reaped(host) -> None:
@@ -135,7 +143,12 @@ def test_a_reaped_run_resumed_by_another_runner_is_finished_by_that_runner_alone
     def reap_and_resume(context):
         time.sleep(0.1)  # recorded as RUNNING
         reap_everything(host)
-        resumed.append(another_runner(host, workflow).resume(context.run_id))
+        # Runner B works on a thread of its own, as another process would.
+        other = threading.Thread(
+            target=lambda: resumed.append(another_runner(host, workflow).resume(context.run_id))
+        )
+        other.start()
+        other.join()
         time.sleep(0.15)  # A was frozen all along (see frozen_and_reaped)
 
     steps = Steps(on_first=reap_and_resume)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -152,13 +153,76 @@ def test_a_reaped_run_is_never_overwritten_by_its_late_runner(host) -> None:
     runner = WorkflowRunner(host, heartbeat_interval=5, stale_after=10)
 
     def reaped_meanwhile(context, inputs, params):
-        _age_heartbeat(host, context.run_id, timedelta(seconds=60))
-        WorkflowRunner(host, heartbeat_interval=5, reap_on_start=False).reap(stale_after=10)
+        def reaper() -> None:  # another process, in effect: the step's own thread is fenced
+            _age_heartbeat(host, context.run_id, timedelta(seconds=60))
+            # What the reaper does to a stale run; this bypasses the liveness rule that spares
+            # a live process on SQLite (tested below).
+            runner.history.crash_stale_runs(utc_now() - timedelta(seconds=10), {"message": "x"})
+
+        thread = threading.Thread(target=reaper)
+        thread.start()
+        thread.join()
         return "finished anyway"
 
     run = runner.run(Workflow("late", [Step("x", reaped_meanwhile)]))
     assert run.status is RunStatus.CRASHED
     assert runner.history.require_run(run.run_id).status is RunStatus.CRASHED
+
+
+def test_a_stale_heartbeat_of_a_live_process_is_reaped_on_postgresql_but_not_on_sqlite(
+    host,
+) -> None:
+    """On PostgreSQL a live runner whose heartbeat is stale is frozen: it is reaped. On SQLite
+    its heartbeat may be stuck behind a step holding the write lock, so its live process
+    keeps it."""
+    runner = WorkflowRunner(host, heartbeat_interval=5, stale_after=10)
+    reaped: list[object] = []
+
+    def stale_meanwhile(context, inputs, params):
+        def reaper() -> None:
+            _age_heartbeat(host, context.run_id, timedelta(seconds=60))
+            other = WorkflowRunner(host, heartbeat_interval=5, reap_on_start=False)
+            reaped.extend(other.reap(stale_after=10))
+
+        thread = threading.Thread(target=reaper)
+        thread.start()
+        thread.join()
+        return "finished"
+
+    run = runner.run(Workflow("stale", [Step("x", stale_meanwhile)]))
+    stored = runner.history.require_run(run.run_id)
+    if host.storage.dialect == "sqlite":
+        assert reaped == []
+        assert run.status is stored.status is RunStatus.COMPLETED
+    else:
+        assert [r.run_id for r in reaped] == [run.run_id]
+        assert run.status is stored.status is RunStatus.CRASHED
+
+
+def test_a_run_whose_process_is_gone_is_reaped_at_once_whatever_its_heartbeat(host) -> None:
+    """kill -9 on this host: the reaper sees the process is gone and need not wait."""
+    import subprocess
+    import sys
+
+    from spine_host.orchestration.liveness import Liveness, new_owner, owner_liveness
+
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import spine_host.orchestration.liveness as l; print(l.new_owner())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_owner = child.stdout.strip()
+    assert owner_liveness(dead_owner) is Liveness.DEAD
+    assert owner_liveness(new_owner()) is Liveness.UNKNOWN  # this process: the heartbeat decides
+    run_id = _insert_running(host, "gone", heartbeat_age=timedelta(seconds=0), owner=dead_owner)
+    reaped = WorkflowRunner(host, heartbeat_interval=5, reap_on_start=False).reap(stale_after=60)
+    assert [run.run_id for run in reaped] == [run_id]
+    assert WorkflowRunner(host).history.require_run(run_id).status is RunStatus.CRASHED
 
 
 def _runner_with(host, workflow):
@@ -202,7 +266,7 @@ def _age_heartbeat(host, run_id, age):
     )
 
 
-def _insert_running(host, name, heartbeat_age):
+def _insert_running(host, name, heartbeat_age, owner="gone:1:x"):
     now = utc_now()
     run_id = f"{name}-{now.timestamp()}"
     host.storage.execute(
@@ -210,7 +274,7 @@ def _insert_running(host, name, heartbeat_age):
             run_id=run_id,
             workflow=name,
             status="RUNNING",
-            owner="gone:1:x",
+            owner=owner,
             heartbeat_at=now - heartbeat_age,
             started_at=now - heartbeat_age,
         )

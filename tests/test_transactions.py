@@ -158,3 +158,80 @@ def test_a_column_added_again_with_another_type_is_written_as_that_type(
 
     rows = adapter.query(f"SELECT id, day FROM {table} WHERE id > 1 ORDER BY id")
     assert rows == [{"id": 2, "day": "monday"}, {"id": 3, "day": "tuesday"}]
+
+
+def test_after_rollback_runs_once_the_outermost_block_has_rolled_back(
+    adapter: DatabaseAdapter,
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    happened: list[str] = []
+
+    def keep_a_record() -> None:
+        happened.append("callback")
+        # On SQLite this write needs the lock the rolled-back block held: it must be free now.
+        adapter.execute(f"INSERT INTO {table} (id) VALUES (99)")
+
+    def refused_load() -> None:
+        with adapter.transaction():
+            adapter.execute(f"INSERT INTO {table} (id) VALUES (1)")
+            with adapter.transaction():  # nested: joins the outer block
+                adapter.after_rollback(keep_a_record)  # type: ignore[attr-defined]
+                adapter.execute(f"INSERT INTO {table} (id) VALUES (2)")
+            happened.append("inner block ended")
+            raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        refused_load()
+    assert happened == ["inner block ended", "callback"]
+    assert ids(adapter) == [99]
+
+
+def test_after_rollback_is_dropped_by_commit_and_by_a_committed_block(
+    adapter: DatabaseAdapter,
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    called: list[str] = []
+    register = adapter.after_rollback  # type: ignore[attr-defined]
+
+    def partly_committed_load() -> None:
+        with adapter.transaction():
+            register(lambda: called.append("before commit()"))
+            adapter.execute(f"INSERT INTO {table} (id) VALUES (1)")
+            adapter.commit()
+            register(lambda: called.append("after commit()"))
+            adapter.execute(f"INSERT INTO {table} (id) VALUES (2)")
+            raise RuntimeError("refused")
+
+    with adapter.transaction():
+        register(lambda: called.append("in a committed block"))
+    with pytest.raises(RuntimeError, match="refused"):
+        partly_committed_load()
+    register(lambda: called.append("outside a block"))  # nothing open: nothing to roll back
+
+    assert called == ["after commit()"]
+    assert ids(adapter) == [1]
+
+
+def test_a_failing_after_rollback_callback_is_logged_and_the_others_still_run(
+    adapter: DatabaseAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    table = adapter.table  # type: ignore[attr-defined]
+    adapter.execute(f"INSERT INTO {table} (id) VALUES (1)")
+
+    def broken() -> None:
+        raise ValueError("the record could not be built")
+
+    def load_with_a_caught_failure() -> None:
+        with adapter.transaction():
+            adapter.after_rollback(broken)  # type: ignore[attr-defined]
+            adapter.after_rollback(  # type: ignore[attr-defined]
+                lambda: adapter.execute(f"INSERT INTO {table} (id) VALUES (7)")
+            )
+            with contextlib.suppress(SpineError):  # caught, but the block must roll back
+                adapter.execute(f"INSERT INTO {table} (id) VALUES (1)")
+
+    with pytest.raises(SpineError, match="rolled back, nothing in it was saved"):
+        load_with_a_caught_failure()
+    assert ids(adapter) == [1, 7]
+    assert "an after_rollback callback failed" in caplog.text
+    assert "the record could not be built" in caplog.text

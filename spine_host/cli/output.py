@@ -1,15 +1,27 @@
-"""How commands print: aligned tables for people, JSON for scripts."""
+"""How commands print: aligned tables for people, JSON for scripts.
+
+Values shown to people are written the way a person writes them, by one helper each: times
+(UTC, to the second), durations (``0.42s``, ``2m05s``) and parameters (``week_ending=2025-12-26``).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import click
 
-__all__ = ["emit_json", "emit_table", "render_table"]
+__all__ = [
+    "emit_json",
+    "emit_table",
+    "format_counts",
+    "format_duration",
+    "format_params",
+    "format_time",
+    "render_table",
+]
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -37,12 +49,54 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
 
 
+def format_time(value: datetime | None) -> str | None:
+    """``2025-12-26 06:00:00``: every timestamp spine stores is UTC, shown the same everywhere."""
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float | None) -> str | None:
+    """``0.042s``, ``12.3s``, ``2m05s``, ``1h02m``; None stays None (shown as ``-``)."""
+    if seconds is None:
+        return None
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, whole_seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{whole_seconds:02d}s"
+
+
+def format_counts(*counts: int | None) -> str:
+    """``3/2/1`` for rows in/out/rejected; an unknown count shows as ``-``."""
+    return "/".join("-" if count is None else str(count) for count in counts)
+
+
+def format_params(params: Mapping[str, Any] | None) -> str | None:
+    """``venues=XNAS,XNYS week_ending=2025-12-26``, as typed after ``-p``; None when empty.
+
+    Keys are sorted: PostgreSQL's JSONB does not keep the order they were written in.
+    """
+    if not params:
+        return None
+    return " ".join(f"{key}={_param_value(params[key])}" for key in sorted(params))
+
+
+def _param_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(_param_value(item) for item in value)
+    if isinstance(value, Mapping):
+        return json.dumps(value, default=str, sort_keys=True)
+    return str(value)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        # Every timestamp spine stores is UTC; tables show them the same way everywhere.
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return format_time(value) or "-"
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "-"
     return str(value).replace("\n", " ")

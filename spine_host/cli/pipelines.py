@@ -1,6 +1,6 @@
-"""``spine pipelines list|run|show``: registered pipelines, running one, and its history.
+"""``spine pipelines list|run|runs|show``: registered pipelines, running one, and their history.
 
-Exit codes: 0 completed or skipped, 1 failed, 2 unknown pipeline or bad parameters.
+Exit codes: 0 completed or skipped, 1 failed, 2 unknown pipeline, bad parameters or options.
 """
 
 from __future__ import annotations
@@ -10,19 +10,31 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from spine_host.cli.context import EXIT_FAILURE, CliState, SpineCommandGroup, pass_state
-from spine_host.cli.output import emit_json, emit_table
+from spine_host.cli.output import (
+    emit_json,
+    emit_table,
+    format_counts,
+    format_duration,
+    format_params,
+)
+from spine_host.cli.times import parse_since
 from spine_host.errors import ErrorCategory, SpineError
 
 if TYPE_CHECKING:
     from spine_host.host import Host
     from spine_host.pipelines.execution import Execution
+    from spine_host.pipelines.repository import ExecutionRepository
 
 __all__ = ["parse_param_options", "pipelines_group"]
 
 
-@click.group("pipelines", cls=SpineCommandGroup)
+@click.group(
+    "pipelines",
+    cls=SpineCommandGroup,
+    short_help="List and run pipelines; list their runs and inspect one.",
+)
 def pipelines_group() -> None:
-    """List, run and inspect registered pipelines."""
+    """List and run registered pipelines; list their runs and inspect one."""
 
 
 @pipelines_group.command("list")
@@ -94,20 +106,89 @@ def run_command(
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 
+@pipelines_group.command("runs")
+@click.option("--pipeline", default=None, help="Only runs of this pipeline.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    callback=lambda ctx, param, options: _parse_statuses(options),
+    help="Only runs in this status (FAILED, RUNNING...); repeat or comma-separate for several.",
+)
+@click.option("--since", default=None, help="Only runs since: a duration (24h, 30m) or a date.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_state
+def runs_command(
+    state: CliState,
+    pipeline: str | None,
+    statuses: tuple[str, ...],
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List pipeline runs (executions), newest first.
+
+    Every run is listed, however it was started: from this command line, a workflow step or a
+    schedule. Workflow runs have their own listing: spine runs list.
+    """
+    from spine_host.pipelines.repository import ExecutionRepository
+
+    moment = parse_since(since) if since else None
+    repository = ExecutionRepository(state.host().storage)
+    repository.require_tables()
+    executions = repository.recent(
+        pipeline=pipeline, status=statuses or None, since=moment, limit=limit
+    )
+    if as_json:
+        emit_json([execution.to_dict() for execution in executions])
+        return
+    emit_table(
+        [
+            "EXECUTION",
+            "PIPELINE",
+            "STATUS",
+            "PARAMS",
+            "STARTED UTC",
+            "DURATION",
+            "ROWS IN/OUT/REJ",
+            "TRIGGERED BY",
+        ],
+        [
+            (
+                execution.execution_id,
+                execution.pipeline,
+                execution.status.value,
+                format_params(execution.params),
+                execution.started_at or execution.created_at,
+                format_duration(execution.duration_seconds),
+                format_counts(execution.rows_in, execution.rows_out, execution.rows_rejected),
+                execution.triggered_by,
+            )
+            for execution in executions
+        ],
+        empty="no pipeline runs",
+    )
+
+
 @pipelines_group.command("show")
 @click.argument("execution_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def show_command(state: CliState, execution_id: str, as_json: bool) -> None:
-    """Show one execution: status, result or error, and every event with its attempt."""
+    """Show one execution: status, result or error, and every event with its attempt.
+
+    EXECUTION_ID may be the start of an id, as long as only one execution's id starts so.
+    """
     from spine_host.pipelines.repository import ExecutionRepository
 
     repository = ExecutionRepository(state.host().storage)
     repository.require_tables()
-    execution = repository.get(execution_id)
-    if execution is None:
-        raise SpineError(f"no execution {execution_id!r}", category=ErrorCategory.NOT_FOUND)
-    events = repository.events(execution_id)
+    execution = repository.get(execution_id) or _by_prefix(repository, execution_id)
+    events = repository.events(execution.execution_id)
     if as_json:
         emit_json({**execution.to_dict(), "events": [event.to_dict() for event in events]})
         return
@@ -161,9 +242,50 @@ def _pipeline_entries(host: Host) -> list[dict[str, Any]]:
     return entries
 
 
+def _parse_statuses(options: tuple[str, ...]) -> tuple[str, ...]:
+    """``--status failed --status CRASHED,running`` as canonical ExecutionStatus values."""
+    if not options:
+        return ()
+    from spine_host.pipelines.execution import ExecutionStatus
+
+    valid = {status.value for status in ExecutionStatus}
+    statuses: list[str] = []
+    for option in options:
+        for text in option.split(","):
+            status = text.strip().upper()
+            if status not in valid:
+                raise click.BadParameter(
+                    f"{text.strip()!r} is not an execution status; use one of "
+                    + ", ".join(known.value for known in ExecutionStatus),
+                    param_hint="--status",
+                )
+            if status not in statuses:
+                statuses.append(status)
+    return tuple(statuses)
+
+
+def _by_prefix(repository: ExecutionRepository, prefix: str) -> Execution:
+    """The one execution whose id starts with ``prefix``; none or several is an error."""
+    shown = 10
+    matches = repository.ids_starting_with(prefix, limit=shown + 1) if prefix else []
+    if not matches:
+        raise SpineError(f"no execution {prefix!r}", category=ErrorCategory.NOT_FOUND)
+    if len(matches) > 1:
+        more = " and more" if len(matches) > shown else ""
+        raise SpineError(
+            f"execution id prefix {prefix!r} is ambiguous; it matches "
+            f"{', '.join(matches[:shown])}{more}: give more of the id",
+            category=ErrorCategory.VALIDATION,
+        )
+    execution = repository.get(matches[0])
+    if execution is None:  # deleted between the two queries
+        raise SpineError(f"no execution {prefix!r}", category=ErrorCategory.NOT_FOUND)
+    return execution
+
+
 def _echo_execution(execution: Execution) -> None:
-    duration = execution.duration_seconds
-    timing = f", {duration:.2f}s" if duration is not None else ""
+    duration = format_duration(execution.duration_seconds)
+    timing = f", {duration}" if duration is not None else ""
     click.echo(
         f"{execution.status.value} {execution.pipeline} execution {execution.execution_id} "
         f"({execution.attempts} attempt(s){timing})"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
+
+if TYPE_CHECKING:
+    from spine_host.pipelines.quality import QualityRecord
 
 __all__ = ["quality_group"]
 
@@ -73,9 +78,16 @@ def list_command(
                 r.status.value,
                 r.actual,
                 r.expected,
-                r.message or None,
+                _message(r),
             )
             for r in records
         ],
         empty="no quality checks recorded",
     )
+
+
+def _message(record: QualityRecord) -> str | None:
+    # A person must see that the data this check judged is not in the database.
+    if record.data_rolled_back:
+        return " ".join(part for part in (record.message, "(data rolled back)") if part)
+    return record.message or None

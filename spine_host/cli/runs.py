@@ -5,24 +5,27 @@ Imports nothing heavy at module level (see ``spine_host.cli.workflows``).
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
-from spine_host.cli.output import emit_json, emit_table
+from spine_host.cli.output import (
+    emit_json,
+    emit_table,
+    format_duration,
+    format_params,
+    format_time,
+)
+from spine_host.cli.run_steps import not_started, step_rows
+from spine_host.cli.times import parse_duration, parse_since
 from spine_host.cli.workflows import emit_run
 from spine_host.orchestration.records import RunStatus
 
 if TYPE_CHECKING:
-    from spine_host.orchestration.records import StepAttempt, WorkflowRun
+    from spine_host.orchestration.records import WorkflowRun
 
 __all__ = ["parse_duration", "parse_since", "runs_group"]
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 @click.group("runs", cls=SpineCommandGroup)
@@ -64,7 +67,7 @@ def list_command(
             run.run_id,
             run.workflow,
             run.status.value,
-            _time(run.started_at),
+            format_time(run.started_at),
             _duration(run),
             f"{run.steps_completed}/{run.steps_total}",
             run.error_category,
@@ -83,23 +86,31 @@ def list_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def show_command(state: CliState, run_id: str, as_json: bool) -> None:
-    """One run: its status, params, error, and every attempt of every step."""
+    """One run: its status, params, error, every attempt of every step, and steps not started."""
     run = _history(state).require_run(run_id)
+    order = _step_order(state, run.workflow)
     if as_json:
-        emit_json(run.to_dict())
+        data = run.to_dict()
+        data["steps_not_started"] = not_started(run, order)
+        emit_json(data)
         return
     click.echo(f"run       {run.run_id}")
     click.echo(f"workflow  {run.workflow}")
     click.echo(f"status    {run.status.value}")
-    click.echo(f"started   {_time(run.started_at)}  finished {_time(run.finished_at)}")
+    started, finished = format_time(run.started_at), format_time(run.finished_at)
+    click.echo(f"started   {started or '-'}  finished {finished or '-'}")
     click.echo(f"trigger   {run.triggered_by or '-'}  parent {run.parent_run_id or '-'}")
-    click.echo(f"params    {run.params or '-'}")
+    click.echo(f"params    {format_params(run.params) or '-'}")
+    click.echo(
+        f"steps     {run.steps_completed} completed, {run.steps_skipped} skipped, "
+        f"{run.steps_failed} failed, of {run.steps_total}"
+    )
     if run.error:
         click.echo(f"error     [{run.error_category}] {run.error.get('message')}")
     click.echo("")
     emit_table(
-        ["STEP", "ATTEMPT", "STATUS", "STARTED", "DURATION", "ROWS IN/OUT/REJ", "ERROR"],
-        [_attempt_row(attempt) for attempt in run.steps],
+        ["STEP", "ATTEMPT", "STATUS", "STARTED", "DURATION", "ROWS IN/OUT/REJ", "NOTE"],
+        step_rows(run, order),
         empty="no steps recorded",
     )
 
@@ -114,7 +125,8 @@ def resume_command(state: CliState, run_id: str, from_step: str | None, as_json:
 
     Exit 2 when RUN_ID cannot be resumed (COMPLETED, or still RUNNING), before anything runs.
     """
-    emit_run(_runner(state).resume(run_id, from_step=from_step), as_json=as_json)
+    run = _runner(state).resume(run_id, from_step=from_step)
+    emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
 
 @runs_group.command("retry")
@@ -123,7 +135,8 @@ def resume_command(state: CliState, run_id: str, from_step: str | None, as_json:
 @pass_state
 def retry_command(state: CliState, run_id: str, as_json: bool) -> None:
     """Run the workflow again with the same params, as a new run linked to RUN_ID."""
-    emit_run(_runner(state).retry(run_id), as_json=as_json)
+    run = _runner(state).retry(run_id)
+    emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
 
 @runs_group.command("reap")
@@ -139,38 +152,32 @@ def retry_command(state: CliState, run_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
-    """Mark runs whose runner died (no heartbeat) CRASHED, and alert about them."""
-    crashed = _runner(state, reap_on_start=False).reap(parse_duration(stale_after))
+    """Mark workflow runs and pipeline executions whose process died CRASHED.
+
+    A run or execution is reaped when its process is gone from this host, or its heartbeat is
+    older than --stale-after (on SQLite, only if its process is not alive here).
+    """
+    runner = _runner(state, reap_on_start=False)
+    limit = parse_duration(stale_after)
+    crashed = runner.reap(limit)
+    executions = runner.reap_executions(limit)
     if as_json:
-        emit_json([run.to_dict(with_steps=False) for run in crashed])
+        emit_json(
+            [{"kind": "workflow_run", **run.to_dict(with_steps=False)} for run in crashed]
+            + [{"kind": "execution", **execution.to_dict()} for execution in executions]
+        )
         return
     for run in crashed:
         click.echo(
-            f"CRASHED {run.run_id} {run.workflow} (last heartbeat {_time(run.heartbeat_at)})"
+            f"CRASHED run {run.run_id} {run.workflow} "
+            f"(last heartbeat {format_time(run.heartbeat_at) or '-'})"
         )
-    click.echo(f"{len(crashed)} run(s) marked CRASHED")
-
-
-def parse_duration(text: str) -> float:
-    """``"90s"``, ``"5m"``, ``"24h"``, ``"7d"``, ``"1w"``, ``"250ms"`` or bare seconds."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise click.BadParameter(f"{text!r} is not a duration like 30s, 5m, 24h or 7d")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
-
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """A duration back from now (``24h``) or an ISO date/time (UTC when it has no zone)."""
-    if _DURATION.match(text):
-        return (now or datetime.now(UTC)) - timedelta(seconds=parse_duration(text))
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a duration (24h) nor a date (2025-12-26T06:00)",
-            param_hint="--since",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    for execution in executions:
+        click.echo(
+            f"CRASHED execution {execution.execution_id} {execution.pipeline} "
+            f"(last heartbeat {format_time(execution.heartbeat_at) or '-'})"
+        )
+    click.echo(f"{len(crashed)} run(s) and {len(executions)} execution(s) marked CRASHED")
 
 
 def _history(state: CliState) -> Any:
@@ -185,28 +192,18 @@ def _runner(state: CliState, **options: Any) -> Any:
     return WorkflowRunner(state.host(), **options)
 
 
-def _attempt_row(attempt: StepAttempt) -> tuple[Any, ...]:
-    counts = (attempt.rows_in, attempt.rows_out, attempt.rows_rejected)
-    rows = "/".join("-" if value is None else str(value) for value in counts)
-    error = None
-    if attempt.error:
-        error = f"[{attempt.error_category}] {attempt.error.get('message')}"
-    return (
-        attempt.step_name,
-        attempt.attempt,
-        attempt.status.value,
-        _time(attempt.started_at),
-        None if attempt.duration is None else f"{attempt.duration:.3g}s",
-        rows,
-        error,
-    )
+def _step_order(state: CliState, workflow: str) -> list[str] | None:
+    """The workflow's steps in run order, when a plugin still registers it."""
+    from spine_host.orchestration.workflow import Workflow
+
+    registry = state.host().registries.workflows
+    if workflow not in registry:
+        return None
+    found = registry.get(workflow)
+    return list(found.order) if isinstance(found, Workflow) else None
 
 
 def _duration(run: WorkflowRun) -> str | None:
     if run.started_at is None or run.finished_at is None:
         return None
-    return f"{(run.finished_at - run.started_at).total_seconds():.3g}s"
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+    return format_duration((run.finished_at - run.started_at).total_seconds())

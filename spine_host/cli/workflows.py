@@ -6,6 +6,7 @@ command needs it, so ``spine --help`` stays light.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -13,6 +14,7 @@ import click
 from spine_host.cli.context import EXIT_FAILURE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.cli.pipelines import parse_param_options
+from spine_host.cli.run_steps import not_started, step_rows
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -85,23 +87,30 @@ def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bo
     """Run workflow NAME and wait for it; exit 1 unless it COMPLETED, 2 for bad params."""
     # The same -p rules as `spine pipelines run`: KEY=VALUE, each key once. Bad params raise
     # VALIDATION before a run exists, which the group reports with exit 2.
-    run = _runner(state).run(name, parse_param_options(params))
-    emit_run(run, as_json=as_json)
+    runner = _runner(state)
+    run = runner.run(name, parse_param_options(params))
+    emit_run(run, as_json=as_json, order=runner.workflow(name).order)
 
 
-def emit_run(run: WorkflowRun, *, as_json: bool) -> None:
-    """Print a finished run (summary and one line per attempt); exit 1 unless COMPLETED."""
+def emit_run(run: WorkflowRun, *, as_json: bool, order: Sequence[str] | None = None) -> None:
+    """Print a finished run (summary, one line per attempt, steps not started).
+
+    Exits 1 unless COMPLETED. ``order``: the workflow's steps, to list those never started.
+    """
     if as_json:
-        emit_json(run.to_dict())
+        data = run.to_dict()
+        data["steps_not_started"] = not_started(run, order)
+        emit_json(data)
     else:
-        click.echo(f"run {run.run_id} of {run.workflow}: {run.status.value}")
+        click.echo(
+            f"run {run.run_id} of {run.workflow}: {run.status.value} "
+            f"({run.steps_completed} completed, {run.steps_skipped} skipped, "
+            f"{run.steps_failed} failed, of {run.steps_total} steps)"
+        )
         if run.error:
             click.echo(f"error [{run.error_category}]: {run.error.get('message')}")
-        rows = [
-            (a.step_name, a.attempt, a.status.value, _seconds(a.duration), a.error_category)
-            for a in run.steps
-        ]
-        emit_table(["STEP", "ATTEMPT", "STATUS", "DURATION", "ERROR"], rows)
+        rows = step_rows(run, order, detailed=False)
+        emit_table(["STEP", "ATTEMPT", "STATUS", "DURATION", "NOTE"], rows)
     if run.status.value != "COMPLETED":
         click.get_current_context().exit(EXIT_FAILURE)
 

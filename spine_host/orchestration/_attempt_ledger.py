@@ -70,8 +70,15 @@ class AttemptLedger:
         self.writer.started(record)
         self.run.steps.append(record)
 
-    def not_run(self, step: Step, status: StepStatus, error: SpineError | None = None) -> None:
-        """Record ``step`` decided without running: SKIPPED, or FAILED by its condition."""
+    def not_run(
+        self,
+        step: Step,
+        status: StepStatus,
+        error: SpineError | None = None,
+        *,
+        skip_reason: str | None = None,
+    ) -> None:
+        """Record ``step`` decided without running: SKIPPED (and why), or FAILED (condition)."""
         now = utc_now()
         record = StepAttempt(
             run_id=self.run.run_id,
@@ -79,6 +86,7 @@ class AttemptLedger:
             attempt=self._number(step.name),
             status=status,
             pipeline=step.pipeline,
+            skip_reason=skip_reason,
             started_at=now,
             finished_at=now,
         )
@@ -98,6 +106,7 @@ class AttemptLedger:
         record.rows_in = outcome.rows_in
         record.rows_out = outcome.rows_out
         record.rows_rejected = outcome.rows_rejected
+        record.skip_reason = outcome.skip_reason
         if outcome.error is not None:
             _set_error(record, outcome.error)
         self.writer.finished(record)
@@ -117,6 +126,12 @@ class AttemptLedger:
             record.finished_at = now
             _set_error(record, error)
             self.writer.finished(record)
+
+    def withdraw(self, records: Iterable[StepAttempt]) -> None:
+        """Forget new attempts whose start could not be recorded (they never ran)."""
+        for record in records:
+            self.run.steps.remove(record)
+            self.next_attempt[record.step_name] = record.attempt
 
     def conclude(self, record: StepAttempt) -> None:
         """Make ``record`` its step's final attempt in this run."""

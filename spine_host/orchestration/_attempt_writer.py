@@ -1,9 +1,11 @@
-"""Writing a run's attempts: batched, and only while the runner still owns the run.
+"""Writing a run's attempts: write-ahead, batched, and only while the runner still owns the run.
 
-The run loop hands every new and ended attempt to an :class:`AttemptWriter`; ``flush`` writes
-the batch in one transaction at most every :data:`WRITE_INTERVAL` (50 ms), and always before the
-run returns. So a thousand quick steps cost a few dozen commits, and a step that starts and ends
-between two writes is one row insert.
+The run loop hands every new and ended attempt to an :class:`AttemptWriter`. ``flush`` writes
+what is queued in one transaction; the loop flushes before it submits any attempt (so the new
+attempts' RUNNING rows and every ended attempt a new step may depend on are committed first:
+write-ahead), at most every :data:`WRITE_INTERVAL` (50 ms) otherwise, and always before the run
+returns. So steps that become ready together share one commit, and a chain of steps costs one
+commit per step: the end of one and the start of the next.
 
 Each write first checks, in the same transaction, that the run is still this runner's RUNNING
 run (and refreshes its heartbeat). When it is not (the reaper crashed it, another runner resumed
@@ -96,6 +98,16 @@ class AttemptWriter:
         notify: Callable[..., None] = self.host.notify
         for record in finished:
             notify("spine_step_finished", run=self.run, step=record)
+
+    def discard(self, records: list[StepAttempt]) -> None:
+        """Take new attempts back out of the queue (their start could not be recorded)."""
+        ids = {id(record) for record in records}
+        self._started = [record for record in self._started if id(record) not in ids]
+
+    @property
+    def ends_pending(self) -> bool:
+        """Whether an ended attempt waits to be written (nothing that needs it may start)."""
+        return bool(self._finished)
 
     def drop(self) -> None:
         """Forget what is queued (the run was taken; it is not this runner's to write)."""

@@ -1,9 +1,10 @@
 """The attempts a run waits for: their futures and deadlines, and how they are let go.
 
 Python cannot kill a thread. When an attempt overruns its step's timeout (or the run overruns
-its own), the run loop records it TIMED_OUT and :class:`LiveAttempts` sets its
-``context.cancelled`` event, stops waiting for it and ignores whatever it returns later; its
-worker thread runs on in the background until the step's code returns. The same happens to
+its own), :class:`LiveAttempts` revokes its fence (so nothing it commits through spine's
+storage from then on is accepted), sets its ``context.cancelled`` event, stops waiting for it
+and ignores whatever it returns later; the run loop records it TIMED_OUT. Its worker thread
+runs on in the background until the step's code returns. The same happens to
 every live attempt when the runner is interrupted (they end CRASHED) or the run is taken from
 it (nothing more is written).
 """
@@ -75,19 +76,28 @@ class LiveAttempts:
         return [(self._live.pop(future), _outcome(future, self.host)) for future in ended]
 
     def expire(self, now: float) -> list[LiveAttempt]:
-        """Let go of the attempts still running past their deadline at ``now`` (cancelled)."""
+        """Let go of the attempts still running past their deadline at ``now``.
+
+        Each one's fence is revoked first (a commit in progress finishes, later ones are
+        refused); one that finished meanwhile is kept, to be collected by :meth:`wait`.
+        """
         expired = []
         for future, live in list(self._live.items()):
-            if live.deadline is not None and now >= live.deadline and not future.done():
-                del self._live[future]
-                live.context.cancelled.set()
-                expired.append(live)
+            if live.deadline is None or now < live.deadline or future.done():
+                continue
+            live.context.fence.revoke(f"it exceeded its timeout of {live.step.timeout:g}s")
+            if future.done():
+                continue
+            del self._live[future]
+            live.context.cancelled.set()
+            expired.append(live)
         return expired
 
-    def cancel_all(self) -> list[LiveAttempt]:
-        """Let go of every live attempt (cancelled); the ones let go."""
+    def cancel_all(self, reason: str) -> list[LiveAttempt]:
+        """Let go of every live attempt (fence revoked for ``reason``, cancelled)."""
         cancelled = list(self._live.values())
         for live in cancelled:
+            live.context.fence.revoke(reason)
             live.context.cancelled.set()
         self._live.clear()
         return cancelled

@@ -6,13 +6,22 @@ run on the executor's workers and only return an :class:`AttemptOutcome`. The lo
 waits for in :class:`~spine_host.orchestration._live_attempts.LiveAttempts` and records them
 through an :class:`~spine_host.orchestration._attempt_ledger.AttemptLedger`.
 
-Each turn of the loop writes what changed at most every 50 ms, in one transaction (through an
-:class:`~spine_host.orchestration._attempt_writer.AttemptWriter`), and everything before
-``run()`` returns. So a thousand quick steps cost a few dozen commits, not a
-thousand; a step that starts and ends between two writes is one row insert; a longer step shows
-as RUNNING within 50 ms, which is what crash recovery and ``spine runs show`` need. If the
-process dies, at most the last 50 ms of finished steps are unrecorded: resume runs them again,
-as it would a step that was running.
+Write-ahead: before the loop submits attempts it commits, in one transaction (through an
+:class:`~spine_host.orchestration._attempt_writer.AttemptWriter`), their RUNNING rows together
+with every attempt that ended since the last write. So a step's end is in the database before
+any step that depends on it starts, and every attempt that ran is in the history: a process
+killed at any moment leaves finished steps COMPLETED (resume does not run them again) and
+running ones RUNNING (the reaper crashes them, resume runs them again). Other changes are
+written at most every 50 ms, and everything before ``run()`` returns.
+
+On SQLite a step may hold the database's one write lock for minutes; the runner's writes then
+wait (each try up to the busy timeout) and are tried again, never failing the run: nothing new
+starts until they went through (see ``_write``).
+
+Each attempt runs under a :class:`~spine_host.storage.fencing.Fence` that checks, at every
+commit the step makes through spine's storage, that this runner still owns the run. When the
+loop lets an attempt go (its timeout passed, the run timed out, was interrupted or was taken)
+it revokes the fence first: whatever the abandoned thread commits afterwards is refused.
 
 Ownership: the run belongs to this runner only while its row names this runner as owner and is
 RUNNING. A reaper that found the heartbeat stale (and maybe a resume by another runner) takes
@@ -21,14 +30,15 @@ attempts, drops its unwritten attempts and returns a ``lost`` outcome, so the ru
 nothing over the state the reaper or the new owner wrote. It learns of the loss from the
 heartbeat (``should_stop``, checked before every step it starts and at least every
 ``poll_interval``) or from a refused write (``record_attempts`` checks ownership in the same
-transaction as the write). No step starts more than 50 ms after the last write that found the
-run still this runner's (see ``_still_owned``): a reaper needs two heartbeat intervals of
-silence, so a frozen runner that wakes up after being reaped writes, is refused, and stops
-before it starts anything.
+transaction as the write). No step starts without a write, in the same turn, that found the
+run still this runner's (see ``_schedule``): a frozen runner that wakes up after being reaped
+writes, is refused, and stops before it starts anything; and the attempts it had running are
+fenced by the same check at each of their commits.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -45,9 +55,16 @@ from spine_host.orchestration._live_attempts import (
     step_timeout_error,
 )
 from spine_host.orchestration._run_plan import KeptStep, RunPlan
-from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus
+from spine_host.orchestration.records import (
+    SKIP_CONDITION,
+    SKIP_UPSTREAM_FAILED,
+    RunStatus,
+    StepAttempt,
+    StepStatus,
+)
 from spine_host.orchestration.steps import AttemptOutcome, StepContext, run_attempt
 from spine_host.pipelines.context import ExecutionContext
+from spine_host.storage.fencing import Fence
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -57,6 +74,8 @@ if TYPE_CHECKING:
     from spine_host.orchestration.workflow import Step, Workflow
 
 __all__ = ["RunLoop", "RunOutcome"]
+
+log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -104,6 +123,7 @@ class RunLoop:
         poll_interval: float | None = None,
     ) -> None:
         self.host = host
+        self.history = history
         self.owner = owner
         self.should_stop = should_stop
         self.poll_interval = poll_interval
@@ -154,12 +174,12 @@ class RunLoop:
                 for live, outcome in self.live.wait(timeout):
                     self._attempt_ended(live, outcome)
             else:  # only a retry is due later: record what we have, then wait for it
-                self.writer.flush()
+                self._write()
                 time.sleep(timeout or 0.0)
             self._expire_attempts()
             if self.writer.next_due(time.monotonic()) == 0:
-                self.writer.flush()
-        self.writer.flush()
+                self._write()
+        self._write(wait=True)
         if self._taken():
             return self._give_up()
         return RunOutcome(self.plan.final_status(), self.plan.error, self.ledger.final)
@@ -169,7 +189,9 @@ class RunLoop:
 
         For a runner stopped by Ctrl-C or a failure of its own; the caller ends the run.
         """
-        self.ledger.crashed([live.record for live in self.live.cancel_all()], error)
+        self.ledger.crashed(
+            [live.record for live in self.live.cancel_all("the runner was interrupted")], error
+        )
         self.plan.abandon()
         if not self.writer.lost:
             self.writer.flush()
@@ -177,28 +199,53 @@ class RunLoop:
     # -- starting ------------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        """Start or skip every step whose dependencies are decided, within the concurrency."""
+        """Start or skip every step whose dependencies are decided, within the concurrency.
+
+        The starts are written (with every ended attempt) before any of them is submitted; if
+        that write has to wait for SQLite's write lock, nothing starts this turn.
+        """
         if self.plan.stopped:
             return
+        if self.writer.ends_pending and not self._write():
+            return  # an ended attempt is not recorded yet: nothing that may need it starts
         now = time.monotonic()
-        while self.plan.retry_due(now) and self._has_room():
-            if not self._still_owned():
-                return
+        room = self.workflow.max_concurrency - len(self.live)
+        starting: list[tuple[Step, int]] = []
+        while room > 0 and self.plan.retry_due(now):
             step, tries = self.plan.pop_retry()
-            self._start(step, tries + 1)
-        while self.plan.has_ready and self._has_room():
-            if not self._still_owned():
-                return
+            starting.append((step, tries + 1))
+            room -= 1
+        while room > 0 and self.plan.has_ready:
             step = self.plan.pop_ready()
             skip = self.plan.skip_reason(step)
             if skip is not None:
                 self._skip(step, skip)
             else:
-                self._start(step, 1)
+                starting.append((step, 1))
+                room -= 1
+        if not starting:
+            return
+        if self._taken():
+            return
+        records = [self.ledger.new_attempt(step, self.plan.params(step)) for step, _ in starting]
+        for record in records:
+            self.ledger.started(record)
+        if not self._write(confirm=True) or self.writer.lost:
+            # Not recorded: they must not run. Put them back to start on a later turn.
+            self.writer.discard(records)
+            self.ledger.withdraw(records)
+            for step, tries in starting:
+                self.plan.put_back(step, tries)
+            return
+        for (step, tries), record in zip(starting, records, strict=True):
+            self._start(step, tries, record)
 
-    def _start(self, step: Step, tries: int) -> None:
+    def _start(self, step: Step, tries: int, record: StepAttempt) -> None:
         params = self.plan.params(step)
-        record = self.ledger.new_attempt(step, params)
+        fence = Fence(
+            f"step {step.name!r} attempt {record.attempt} of run {self.run.run_id}",
+            [self.history.fence_check(self.run.run_id, self.owner)],
+        )
         context = StepContext(
             run_id=self.run.run_id,
             workflow=self.workflow.name,
@@ -207,25 +254,37 @@ class RunLoop:
             host=self.host,
             execution=self.run_context.child(execution_id=record.execution_id),
             logical_date=self.run.logical_date,
+            owner=self.owner,
+            fence=fence,
         )
-        future = self.executor.submit(run_attempt, step, context, self.plan.inputs(step), params)
+        try:
+            future = self.executor.submit(
+                run_attempt, step, context, self.plan.inputs(step), params
+            )
+        except Exception as exc:  # the executor refused it: the attempt failed to start
+            classified = self.host.classify(exc)
+            error = SpineError(
+                f"executor {self.workflow.executor!r} did not start the step: {classified.message}",
+                category=classified.category,
+                retryable=classified.retryable,
+                cause=exc,
+            )
+            self.ledger.ended(record, AttemptOutcome(status=StepStatus.FAILED, error=error))
+            self._failed_attempt(LiveAttempt(step, record, context, tries, None), error)
+            return
         deadline = time.monotonic() + step.timeout if step.timeout else None
         self.live.add(future, LiveAttempt(step, record, context, tries, deadline))
-        self.ledger.started(record)
 
     def _skip(self, step: Step, reason: SpineError | str) -> None:
         if not isinstance(reason, SpineError):  # its condition (or branch) said no
-            self.ledger.not_run(step, StepStatus.SKIPPED)
-            self.plan.skipped(step.name, blocked=False)
+            self.ledger.not_run(step, StepStatus.SKIPPED, skip_reason=SKIP_CONDITION)
+            self.plan.skipped(step.name, blocked=False, reason=SKIP_CONDITION)
         elif reason.category is ErrorCategory.DEPENDENCY:
-            self.ledger.not_run(step, StepStatus.SKIPPED, reason)
-            self.plan.skipped(step.name, blocked=True)
+            self.ledger.not_run(step, StepStatus.SKIPPED, reason, skip_reason=SKIP_UPSTREAM_FAILED)
+            self.plan.skipped(step.name, blocked=True, reason=SKIP_UPSTREAM_FAILED)
         else:  # the condition itself failed: that is the step's failure
             self.ledger.not_run(step, StepStatus.FAILED, reason)
             self.plan.failed(step, StepStatus.FAILED, reason)
-
-    def _has_room(self) -> bool:
-        return len(self.live) < self.workflow.max_concurrency
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -235,6 +294,9 @@ class RunLoop:
         if outcome.status is StepStatus.COMPLETED:
             self.ledger.conclude(record)
             self.plan.completed(record.step_name, outcome.outputs)
+        elif outcome.status is StepStatus.SKIPPED:  # an earlier run did this work
+            self.ledger.conclude(record)
+            self.plan.done_before(record.step_name, outcome.outputs)
         else:
             self._failed_attempt(live, outcome.error or unknown_failure(record))
 
@@ -251,10 +313,10 @@ class RunLoop:
         self.plan.failed(live.step, live.record.status, error)
 
     def _time_out_run(self) -> None:
-        for live in self.live.cancel_all():
+        for live in self.live.cancel_all("the run's timeout passed"):
             self.ledger.timed_out(live.record, run_timeout_error(self.workflow))
             self.ledger.conclude(live.record)
-        self.writer.flush()
+        self._write(wait=True)
 
     # -- ownership -----------------------------------------------------------------------------
 
@@ -262,23 +324,33 @@ class RunLoop:
         """True once the run is no longer this runner's (a write was refused, or the heartbeat)."""
         return self.writer.lost or self.should_stop()
 
-    def _still_owned(self) -> bool:
-        """Whether a step may start: the run was this runner's at a write under 50 ms ago.
+    def _write(self, *, confirm: bool = False, wait: bool = False) -> bool:
+        """Flush the writer; False when SQLite's write lock is held by someone else.
 
-        A reaper takes a run only after two heartbeat intervals without a sign of life, and
-        every write of this loop is one (it checks ownership and refreshes the heartbeat). So
-        when the last write is older than the write interval (a long step just ended, the
-        process was frozen), this writes first, and a run lost meanwhile starts nothing more.
+        Every write checks (and refreshes) this runner's ownership of the run, so a write just
+        before a start is what makes the start safe. A write that waited out the busy timeout
+        because another connection (often one of this run's own steps) holds the lock is kept
+        queued and tried again: on the next turn, or at once with ``wait`` (the run's last
+        writes, which must get through). Any other storage failure propagates.
         """
-        if self._taken():
-            return False
-        if self.writer.next_due(time.monotonic()) == 0:
-            self.writer.flush(confirm=True)
-        return not self.writer.lost
+        while True:
+            try:
+                self.writer.flush(confirm=confirm)
+                return not self.writer.lost
+            except SpineError as exc:
+                if not exc.context.get("database_locked"):
+                    raise
+                log.warning(
+                    "run %s: waiting for the database write lock to record attempts (%s)",
+                    self.run.run_id,
+                    exc.message,
+                )
+                if not wait:
+                    return False
 
     def _give_up(self) -> RunOutcome:
         """Stop working on a run that was taken away: cancel live attempts, write nothing."""
-        self.live.cancel_all()
+        self.live.cancel_all("the run was taken from this runner")
         self.plan.abandon()
         self.writer.drop()
         error = SpineError(

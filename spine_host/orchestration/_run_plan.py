@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.orchestration.records import RunStatus, StepStatus
+from spine_host.orchestration.records import SKIP_STAGE_REACHED, RunStatus, StepStatus
 from spine_host.orchestration.steps import declared_params, pipeline_step_params, step_retry_policy
 from spine_host.orchestration.workflow import Branch, OnFailure
 
@@ -34,10 +34,19 @@ __all__ = ["KeptStep", "RunPlan"]
 
 @attrs.frozen
 class KeptStep:
-    """A step a resumed run does not run again: its final status and stored outputs."""
+    """A decided step (or one a resumed run does not run again): its final status, stored
+    outputs and, when SKIPPED, why."""
 
     status: StepStatus
     outputs: Any = None
+    skip_reason: str | None = None
+
+    @property
+    def satisfied(self) -> bool:
+        """Whether the step's work is done: COMPLETED, or skipped because it was done before."""
+        return self.status is StepStatus.COMPLETED or (
+            self.status is StepStatus.SKIPPED and self.skip_reason == SKIP_STAGE_REACHED
+        )
 
 
 class RunPlan:
@@ -133,7 +142,7 @@ class RunPlan:
                 f"not run: step(s) {', '.join(failed)} it depends on did not complete",
                 category=ErrorCategory.DEPENDENCY,
             )
-        if step.needs and all(self.done[p].status is StepStatus.SKIPPED for p in step.needs):
+        if step.needs and not any(self.done[p].satisfied for p in step.needs):
             return "condition"  # only reachable through a branch that was not taken
         if step.condition is None:
             return None
@@ -152,12 +161,9 @@ class RunPlan:
             )
 
     def inputs(self, step: Step) -> dict[str, Any]:
-        """The outputs of the completed steps ``step`` needs, by step name."""
-        return {
-            parent: self.done[parent].outputs
-            for parent in step.needs
-            if self.done[parent].status is StepStatus.COMPLETED
-        }
+        """The outputs of the completed (or done before) steps ``step`` needs, by step name."""
+        done = self.done
+        return {parent: done[parent].outputs for parent in step.needs if done[parent].satisfied}
 
     def params(self, step: Step) -> dict[str, Any]:
         """Defaults < run params < step params; a pipeline gets only the shared ones it declares."""
@@ -174,11 +180,22 @@ class RunPlan:
         """Decide ``name`` COMPLETED with ``outputs``."""
         self._decide(name, KeptStep(StepStatus.COMPLETED, outputs))
 
-    def skipped(self, name: str, *, blocked: bool) -> None:
+    def skipped(self, name: str, *, blocked: bool, reason: str | None = None) -> None:
         """Decide ``name`` SKIPPED; ``blocked`` (something it needs failed) skips its dependents."""
         if blocked:
             self.blocked.add(name)
-        self._decide(name, KeptStep(StepStatus.SKIPPED))
+        self._decide(name, KeptStep(StepStatus.SKIPPED, skip_reason=reason))
+
+    def done_before(self, name: str, outputs: Any) -> None:
+        """Decide ``name`` SKIPPED because an earlier run did its work: its dependents run."""
+        self._decide(name, KeptStep(StepStatus.SKIPPED, outputs, SKIP_STAGE_REACHED))
+
+    def put_back(self, step: Step, tries: int) -> None:
+        """Undo popping ``step`` (its start could not be recorded yet): it is due again."""
+        if tries <= 1:
+            heapq.heappush(self.ready, (self.position[step.name], step.name))
+        else:
+            heapq.heappush(self.retries, (0.0, next(self._tiebreak), step.name, tries - 1))
 
     def retry_later(self, step: Step, tries: int, error: SpineError) -> bool:
         """Queue another attempt of ``step`` when its retry policy allows; False if not."""

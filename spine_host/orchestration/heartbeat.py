@@ -1,9 +1,10 @@
 """Crash detection: a live run's heartbeat, and the reaper that marks silent runs CRASHED.
 
-While a runner works on a run, a :class:`Heartbeat` thread updates ``heartbeat_at`` every
-``interval`` seconds. A process killed with SIGKILL, or a host that vanished, stops doing so;
-:func:`reap` then finds RUNNING runs whose heartbeat is older than ``stale_after``, marks them
-(and their RUNNING steps) CRASHED and fires ``spine_run_finished`` so alerts go out. Runners reap
+While a runner works on a run (and a dispatcher on an execution), a :class:`Heartbeat` thread
+updates ``heartbeat_at`` every ``interval`` seconds. A process killed with SIGKILL, or a host
+that vanished, stops doing so; :func:`reap` then finds RUNNING runs whose owner is gone (its
+process is dead on this host, or its heartbeat is older than ``stale_after``), marks them (and
+their RUNNING steps) CRASHED and fires ``spine_run_finished`` so alerts go out. Runners reap
 when they start; ``spine runs reap`` does it on demand. Keep ``stale_after`` several heartbeat
 intervals long, so a slow database write is not mistaken for a crash.
 """
@@ -11,14 +12,13 @@ intervals long, so a slow database write is not mistaken for a crash.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration.liveness import abandoned, new_owner, owner_alive
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_STALE_AFTER",
     "Heartbeat",
+    "heartbeats_can_block",
     "new_owner",
     "reap",
     "stale_after_problem",
@@ -59,56 +60,61 @@ def stale_after_problem(stale_after: float, heartbeat_interval: float) -> str | 
     )
 
 
-def new_owner() -> str:
-    """A name for one runner invocation: ``host:pid:random``, unique even across pid reuse."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class Heartbeat:
-    """A daemon thread that keeps one run's ``heartbeat_at`` fresh until stopped.
+    """A daemon thread that says ``owner`` is alive every ``interval`` seconds until stopped.
 
-    ``lost`` becomes True when the run stops being this owner's RUNNING run (a reaper marked it
-    CRASHED): the runner then knows its final write will be refused.
+    ``beat`` writes the sign of life and returns False once the work is no longer ``owner``'s
+    (a reaper crashed it, another runner took it over); ``lost`` then becomes True and the
+    thread ends. A beat that fails (a database hiccup, SQLite's write lock held by a long step)
+    is retried next interval: on the same host, liveness does not depend on it
+    (:mod:`~spine_host.orchestration.liveness`), and while the thread runs this process counts
+    ``owner`` as alive.
     """
 
     def __init__(
         self,
-        history: WorkflowHistoryRepository,
-        run_id: str,
+        beat: Callable[[], bool],
         owner: str,
         interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        *,
+        label: str = "run",
     ) -> None:
-        self.history = history
-        self.run_id = run_id
+        self.beat = beat
         self.owner = owner
         self.interval = interval
+        self.label = label
         self.lost = False
         self._stop = threading.Event()
+        self._alive = owner_alive(owner)
         self._thread = threading.Thread(
-            target=self._beat, name=f"spine-heartbeat-{run_id[:8]}", daemon=True
+            target=self._beat, name=f"spine-heartbeat-{label[:16]}", daemon=True
         )
 
     def start(self) -> Heartbeat:
-        """Start beating (the run row already carries the first heartbeat)."""
+        """Start beating (the row already carries the first heartbeat)."""
+        self._alive.__enter__()
         self._thread.start()
         return self
 
     def stop(self) -> None:
         """Stop beating and wait for the thread."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+        self._alive.__exit__(None, None, None)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                alive = self.history.heartbeat(self.run_id, owner=self.owner)
-            except SpineError as exc:  # a database hiccup: try again next interval
-                log.warning("heartbeat of run %s failed: %s", self.run_id, exc.message)
+                alive = self.beat()
+            except SpineError as exc:  # a database hiccup or a held lock: try again next time
+                log.warning("heartbeat of %s failed: %s", self.label, exc.message)
                 continue
             if not alive:
                 self.lost = True
-                log.warning("run %s is no longer owned by this runner (reaped?)", self.run_id)
+                log.warning("%s is no longer owned by this process (reaped?)", self.label)
                 return
 
 
@@ -117,21 +123,37 @@ def reap(
     history: WorkflowHistoryRepository,
     stale_after: float = DEFAULT_STALE_AFTER,
 ) -> list[WorkflowRun]:
-    """Mark RUNNING runs silent for more than ``stale_after`` seconds CRASHED; return them.
+    """Mark RUNNING runs whose runner is gone CRASHED; return them.
 
-    ``spine_run_finished`` fires for each one, after its row is written.
+    A run is gone when its owner's process is known dead on this host, or when its heartbeat
+    is older than ``stale_after`` seconds and its owner is not known alive on a SQLite
+    database (see :func:`~spine_host.orchestration.liveness.abandoned`). ``spine_run_finished``
+    fires for each one, after its row is written.
     """
     now = utc_now()
     cutoff = now - timedelta(seconds=stale_after)
+    can_block = heartbeats_can_block(host)
+    candidates = [
+        run
+        for run in history.running_runs()
+        if abandoned(run.owner, run.heartbeat_at, cutoff, heartbeats_can_block=can_block)
+    ]
+    if not candidates:
+        return []
     error = SpineError(
-        f"the runner stopped sending heartbeats (none since {cutoff.isoformat()}, "
-        f"limit {stale_after:g}s); it was killed or lost its host",
+        f"the runner stopped: its process is gone or it sent no heartbeat since "
+        f"{cutoff.isoformat()} (limit {stale_after:g}s); it was killed or lost its host",
         category=ErrorCategory.INTERNAL,
         retryable=True,
         context={"stale_after": stale_after, "reaped_at": now.isoformat()},
     ).to_dict()
-    crashed = history.crash_stale_runs(cutoff, error)
+    crashed = history.crash_runs(candidates, error)
     for run in crashed:
         log.warning("run %s of %s marked CRASHED (owner %s)", run.run_id, run.workflow, run.owner)
         host.notify("spine_run_finished", run=run)
     return crashed
+
+
+def heartbeats_can_block(host: Host) -> bool:
+    """SQLite has one write lock: a step holding it holds up its runner's heartbeats too."""
+    return getattr(host.storage, "dialect", None) == "sqlite"

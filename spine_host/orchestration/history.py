@@ -21,7 +21,7 @@ Queries use the ``workflow_runs`` indexes: ``(status, started_at)`` for ``status
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,8 @@ _steps = schema.workflow_steps
 _TERMINAL = sorted(status.value for status in TERMINAL_RUN_STATUSES)
 _REOPENABLE = sorted(REOPENABLE_RUN_STATUSES)
 _STEP_KEY = ("run_id", "step_name", "attempt")
+#: Attempt endings the runner decides for a step that may still be running in its thread.
+_LET_GO = frozenset({StepStatus.TIMED_OUT, StepStatus.CRASHED})
 
 # Prepared once: executemany with per-row key parameters (named apart from the SET columns).
 _UPDATE_ATTEMPT = _steps.update().where(
@@ -169,6 +171,18 @@ class WorkflowHistoryRepository:
         with self.storage.errors_classified(), self.storage.connection() as connection:
             if not connection.execute(_owned_update(run.run_id, owner).values(row)).rowcount:
                 return False
+            running = sa.select(_steps.c.execution_id).where(
+                _steps.c.run_id == run.run_id,
+                _steps.c.status == StepStatus.RUNNING.value,
+                _steps.c.execution_id.is_not(None),
+            )
+            _end_executions(
+                connection,
+                [row[0] for row in connection.execute(running)],
+                StepStatus.CRASHED.value,
+                step_error,
+                run.finished_at or utc_now(),
+            )
             connection.execute(
                 _steps.update()
                 .where(
@@ -212,32 +226,73 @@ class WorkflowHistoryRepository:
             )
         return self.require_run(run_id)
 
+    def fence_check(self, run_id: str, owner: str) -> Callable[[sa.Connection], str | None]:
+        """A fence check for a step of run ``run_id``: the run is still ``owner``'s RUNNING run.
+
+        Runs inside the step's committing transaction; on PostgreSQL it share-locks the run row,
+        so a reaper's UPDATE waits for the commit instead of racing it.
+        """
+        statement = (
+            sa.select(_runs.c.owner, _runs.c.status)
+            .where(_runs.c.run_id == run_id)
+            .with_for_update(read=True)
+        )
+
+        def check(connection: sa.Connection) -> str | None:
+            row = connection.execute(statement).first()
+            if row is None:
+                return f"run {run_id} does not exist"
+            if row.status != RunStatus.RUNNING.value:
+                return f"run {run_id} is {row.status}"
+            if row.owner != owner:
+                return f"run {run_id} now belongs to {row.owner}"
+            return None
+
+        return check
+
     def heartbeat(self, run_id: str, *, owner: str) -> bool:
         """Say ``owner`` is alive; False when the run is no longer its RUNNING run."""
         statement = _owned_update(run_id, owner).values(heartbeat_at=utc_now())
         return bool(self.storage.execute(statement))
+
+    def running_runs(self) -> list[WorkflowRun]:
+        """Every RUNNING run (without steps): what the reaper looks at."""
+        rows = self.storage.query(sa.select(_runs).where(_runs.c.status == RunStatus.RUNNING.value))
+        return [WorkflowRun.from_row(row) for row in rows]
 
     def crash_stale_runs(self, cutoff: datetime, error: dict[str, Any]) -> list[WorkflowRun]:
         """Mark RUNNING runs whose heartbeat is older than ``cutoff`` CRASHED, with their steps.
 
         Returns the runs this call crashed (a concurrent reaper gets the others).
         """
-        stale = self.storage.query(
-            sa.select(_runs.c.run_id).where(
-                _runs.c.status == RunStatus.RUNNING.value, _runs.c.heartbeat_at < cutoff
-            )
-        )
+        stale = [
+            run
+            for run in self.running_runs()
+            if run.heartbeat_at is None or run.heartbeat_at < cutoff
+        ]
+        return self.crash_runs(stale, error)
+
+    def crash_runs(self, runs: Sequence[WorkflowRun], error: dict[str, Any]) -> list[WorkflowRun]:
+        """Mark each of ``runs`` CRASHED with its RUNNING steps and their executions.
+
+        Each run is crashed only if it is still as it was read: RUNNING, same owner, no newer
+        heartbeat; so a runner that beat meanwhile, or another reaper that came first, wins.
+        Returns the runs this call crashed.
+        """
         crashed: list[WorkflowRun] = []
-        for row in stale:
+        for run in runs:
             now = utc_now()
+            condition = [
+                _runs.c.run_id == run.run_id,
+                _runs.c.status == RunStatus.RUNNING.value,
+                _runs.c.owner == run.owner if run.owner is not None else _runs.c.owner.is_(None),
+            ]
+            if run.heartbeat_at is not None:
+                condition.append(_runs.c.heartbeat_at <= run.heartbeat_at)
             with self.storage.errors_classified(), self.storage.connection() as connection:
                 claimed = connection.execute(
                     _runs.update()
-                    .where(
-                        _runs.c.run_id == row["run_id"],
-                        _runs.c.status == RunStatus.RUNNING.value,
-                        _runs.c.heartbeat_at < cutoff,
-                    )
+                    .where(*condition)
                     .values(
                         status=RunStatus.CRASHED.value,
                         finished_at=now,
@@ -246,16 +301,33 @@ class WorkflowHistoryRepository:
                     )
                 ).rowcount
                 if claimed:
+                    running = sa.select(_steps.c.execution_id).where(
+                        _steps.c.run_id == run.run_id,
+                        _steps.c.status == StepStatus.RUNNING.value,
+                        _steps.c.execution_id.is_not(None),
+                    )
+                    _end_executions(
+                        connection,
+                        [row[0] for row in connection.execute(running)],
+                        "CRASHED",
+                        error,
+                        now,
+                    )
                     connection.execute(
                         _steps.update()
                         .where(
-                            _steps.c.run_id == row["run_id"],
+                            _steps.c.run_id == run.run_id,
                             _steps.c.status == StepStatus.RUNNING.value,
                         )
-                        .values(status=StepStatus.CRASHED.value, finished_at=now, error=error)
+                        .values(
+                            status=StepStatus.CRASHED.value,
+                            finished_at=now,
+                            error=error,
+                            error_category=error.get("category"),
+                        )
                     )
             if claimed:
-                crashed.append(self.require_run(row["run_id"]))
+                crashed.append(self.require_run(run.run_id))
         return crashed
 
     # -- steps ---------------------------------------------------------------------------------
@@ -292,6 +364,17 @@ class WorkflowHistoryRepository:
                 connection.execute(_steps.insert(), inserts)
             if updates:
                 connection.execute(_UPDATE_ATTEMPT, updates)
+            for attempt in finished:
+                # An attempt the runner let go (timed out, crashed) cannot end its execution
+                # itself (it is fenced): the runner ends it, in the same transaction.
+                if attempt.execution_id is not None and attempt.status in _LET_GO:
+                    _end_executions(
+                        connection,
+                        [attempt.execution_id],
+                        attempt.status.value,
+                        attempt.error,
+                        attempt.finished_at or utc_now(),
+                    )
         return True
 
 
@@ -327,6 +410,32 @@ def _owned_update(run_id: str, owner: str) -> sa.Update:
         _runs.c.run_id == run_id,
         _runs.c.owner == owner,
         _runs.c.status == RunStatus.RUNNING.value,
+    )
+
+
+def _end_executions(
+    connection: sa.Connection,
+    execution_ids: Sequence[str],
+    status: str,
+    error: dict[str, Any] | None,
+    at: datetime,
+) -> None:
+    """End the still-open executions among ``execution_ids`` with ``status`` (CRASHED...)."""
+    if not execution_ids:
+        return
+    executions = schema.executions
+    connection.execute(
+        executions.update()
+        .where(
+            executions.c.execution_id.in_(list(execution_ids)),
+            executions.c.status.in_(["PENDING", "RUNNING"]),
+        )
+        .values(
+            status=status,
+            finished_at=at,
+            error=error,
+            error_category=(error or {}).get("category"),
+        )
     )
 
 

@@ -14,7 +14,16 @@ from typing import Any
 
 import attrs
 
-__all__ = ["TERMINAL_RUN_STATUSES", "RunStatus", "StepAttempt", "StepStatus", "WorkflowRun"]
+__all__ = [
+    "SKIP_CONDITION",
+    "SKIP_STAGE_REACHED",
+    "SKIP_UPSTREAM_FAILED",
+    "TERMINAL_RUN_STATUSES",
+    "RunStatus",
+    "StepAttempt",
+    "StepStatus",
+    "WorkflowRun",
+]
 
 
 class RunStatus(enum.StrEnum):
@@ -32,6 +41,13 @@ class RunStatus(enum.StrEnum):
     CRASHED = "CRASHED"
 
 
+#: A pipeline step whose work a previous run already did (its manifest stage is reached).
+SKIP_STAGE_REACHED = "stage reached"
+#: A step whose condition said no, or that sits only behind branches not taken.
+SKIP_CONDITION = "condition"
+#: A step that needs a step which did not complete.
+SKIP_UPSTREAM_FAILED = "upstream failed"
+
 #: States a run never leaves by itself; only ``resume`` reopens one (all but COMPLETED).
 TERMINAL_RUN_STATUSES = frozenset(status for status in RunStatus if status != RunStatus.RUNNING)
 
@@ -42,7 +58,8 @@ class StepStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
-    #: Its condition chose another branch, or a step it needs failed under ``continue``.
+    #: Not run: its work was already done (``stage reached``), its condition chose another
+    #: branch, or a step it needs failed under ``continue`` (``skip_reason`` says which).
     SKIPPED = "SKIPPED"
     TIMED_OUT = "TIMED_OUT"
     CRASHED = "CRASHED"
@@ -70,8 +87,17 @@ class StepAttempt:
     rows_in: int | None = None
     rows_out: int | None = None
     rows_rejected: int | None = None
+    #: Why a SKIPPED attempt did not run (see the ``SKIP_*`` constants).
+    skip_reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+    @property
+    def satisfied(self) -> bool:
+        """Whether the step's work is done: COMPLETED, or SKIPPED because it was done before."""
+        return self.status is StepStatus.COMPLETED or (
+            self.status is StepStatus.SKIPPED and self.skip_reason == SKIP_STAGE_REACHED
+        )
 
     @property
     def duration(self) -> float | None:

@@ -11,15 +11,25 @@ Guarantees:
 
 - history is complete when ``run()``/``resume()`` return: the run row and every attempt row
   (one per attempt) are committed;
-- a run writes a heartbeat while it is alive; when a runner starts it first reaps runs whose
-  heartbeat went stale (CRASHED, with ``spine_run_finished`` fired for each);
+- write-ahead: a step's attempt is recorded RUNNING before it is submitted, and its end before
+  any step that depends on it starts, so a process killed at any moment never makes resume
+  run a finished step again;
+- a run writes a heartbeat while it is alive; when a runner starts it first reaps runs (and
+  pipeline executions) whose owner is gone: its process is dead on this host, or its heartbeat
+  went stale (CRASHED, with ``spine_run_finished`` fired for each). On SQLite a live process
+  is never reaped: a step holding the write lock also holds up its runner's heartbeat;
+- fencing: each attempt's commits through spine's storage are accepted only while this runner
+  owns the run and has not let the attempt go (timed out, run taken), see
+  :mod:`spine_host.storage.fencing`;
 - a runner whose run was reaped stops: it starts no further step, cancels its live attempts and
   writes nothing more, so the reaper's record (and a resume's new attempts) stand;
 - an interrupted runner (Ctrl-C, a storage failure) writes what it buffered, ends its RUNNING
   attempts CRASHED and the run FAILED before the exception propagates;
-- ``resume`` keeps COMPLETED steps (and their stored outputs) and re-runs failed, crashed,
-  timed-out and never-started steps and everything downstream of them; ``retry`` starts a new
-  run linked to the old one through ``parent_run_id``.
+- a pipeline step whose work an earlier run already did (manifest stage reached) is SKIPPED
+  with ``skip_reason`` ``stage reached``, counted in ``steps_skipped``, and its dependents run;
+- ``resume`` keeps COMPLETED and SKIPPED steps (and their stored outputs) and re-runs failed,
+  crashed, timed-out and never-started steps and everything downstream of them; ``retry``
+  starts a new run linked to the old one through ``parent_run_id``.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from spine_host.storage.types import utc_now
 if TYPE_CHECKING:
     from spine_host.host import Host
     from spine_host.orchestration.contracts import Executor
+    from spine_host.pipelines.execution import Execution
 
 __all__ = ["WorkflowRunner"]
 
@@ -153,7 +164,7 @@ class WorkflowRunner:
         for name in list(rerun):
             rerun |= workflow.dependents(name)
         kept = {
-            name: KeptStep(attempt.status, attempt.outputs)
+            name: KeptStep(attempt.status, attempt.outputs, attempt.skip_reason)
             for name, attempt in latest.items()
             if name not in rerun and name in {step.name for step in workflow.steps}
         }
@@ -191,6 +202,21 @@ class WorkflowRunner:
             raise SpineError(f"cannot reap: {problem}", category=ErrorCategory.VALIDATION)
         return reap(self.host, self.history, stale_after)
 
+    def reap_executions(self, stale_after: float | None = None) -> list[Execution]:
+        """Mark PENDING/RUNNING pipeline executions whose owner is gone CRASHED.
+
+        The same rule as :meth:`reap`: the owner's process is dead on this host, or its
+        heartbeat is older than ``stale_after`` (and, on SQLite, its process is not alive).
+        """
+        from spine_host.pipelines.ownership import reap_executions
+
+        if stale_after is None:
+            stale_after = self.stale_after
+        problem = stale_after_problem(stale_after, self.heartbeat_interval)
+        if problem is not None:
+            raise SpineError(f"cannot reap: {problem}", category=ErrorCategory.VALIDATION)
+        return reap_executions(self.host, stale_after)
+
     def workflow(self, workflow: Workflow | str) -> Workflow:
         """A workflow object, looked up in the host's registry when given by name."""
         if isinstance(workflow, Workflow):
@@ -214,7 +240,12 @@ class WorkflowRunner:
         kept: Mapping[str, KeptStep] | None = None,
         next_attempt: Mapping[str, int] | None = None,
     ) -> WorkflowRun:
-        heartbeat = Heartbeat(self.history, run.run_id, owner, self.heartbeat_interval).start()
+        heartbeat = Heartbeat(
+            lambda: self.history.heartbeat(run.run_id, owner=owner),
+            owner,
+            self.heartbeat_interval,
+            label=f"run {run.run_id}",
+        ).start()
         executor = self._executor(workflow)
         loop: RunLoop | None = None
         try:
@@ -270,7 +301,7 @@ class WorkflowRunner:
         run.steps_total = len(workflow.steps)
         run.steps_completed = statuses.count(StepStatus.COMPLETED)
         run.steps_failed = sum(1 for status in statuses if status.failed)
-        run.steps_skipped = statuses.count(StepStatus.SKIPPED)
+        run.steps_skipped = statuses.count(StepStatus.SKIPPED)  # done before, or not needed
         completed = [a for a in latest.values() if a.status is StepStatus.COMPLETED]
         run.rows_in = _total(completed, "rows_in")
         run.rows_out = _total(completed, "rows_out")
@@ -278,7 +309,7 @@ class WorkflowRunner:
         run.outputs = {
             name: latest[name].outputs
             for name in workflow.leaves
-            if name in latest and latest[name].status is StepStatus.COMPLETED
+            if name in latest and latest[name].satisfied
         }
 
     def _abandon(
@@ -375,6 +406,7 @@ class WorkflowRunner:
         if not self._reaped:
             self._reaped = True
             self.reap()
+            self.reap_executions()
 
 
 def _total(attempts: list[StepAttempt], field: str) -> int | None:

@@ -2,11 +2,15 @@
 
 What runs on the worker is :func:`run_attempt`; it never raises. It returns an
 :class:`AttemptOutcome` (outputs and row counts, or the classified error) that the runner's
-coordinating thread turns into history. Pipeline steps go through the pipelines
+coordinating thread turns into history. The attempt runs under its context's fence, so once
+the runner lets it go (timed out, run taken) nothing it commits through spine's storage
+counts. Pipeline steps go through the pipelines
 ``Dispatcher``, which records the ``executions`` row; the step's attempts are the workflow's own
 retries (one history row each), so the dispatcher is asked for exactly one attempt each time and
 the runner retries by :func:`step_retry_policy`: the step's ``retry`` when given, else the
-pipeline's own ``retry_policy``, else one attempt.
+pipeline's own ``retry_policy``, else one attempt. A pipeline whose manifest stage was already
+reached is a SKIPPED attempt with ``skip_reason`` ``stage reached``: its work is done, so the
+steps that need it run.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.json_values import json_safe
-from spine_host.orchestration.records import StepStatus
+from spine_host.orchestration.records import SKIP_STAGE_REACHED, StepStatus
 from spine_host.retry import RetryPolicy
+from spine_host.storage.fencing import Fence, fenced
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -57,6 +62,9 @@ class StepContext:
         logical_date: the date the run is for, if a schedule gave one.
         cancelled: set when the attempt timed out or the run ended without it; a long step
             may poll it and stop early, since Python cannot stop a thread from outside.
+        owner: the runner owning the run (pipeline executions of the step are owned by it).
+        fence: revoked when the attempt is let go; from then on every commit the step makes
+            through spine's storage is refused (see :mod:`spine_host.storage.fencing`).
     """
 
     run_id: str
@@ -67,6 +75,8 @@ class StepContext:
     execution: ExecutionContext = attrs.field(eq=False, repr=False)
     logical_date: dt.datetime | None = None
     cancelled: threading.Event = attrs.field(factory=threading.Event, eq=False, repr=False)
+    owner: str | None = None
+    fence: Fence = attrs.field(factory=lambda: Fence("a step attempt"), eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +86,7 @@ class AttemptOutcome:
     status: StepStatus
     outputs: Any = None
     error: SpineError | None = None
+    skip_reason: str | None = None
     execution_id: str | None = None
     rows_in: int | None = None
     rows_out: int | None = None
@@ -85,11 +96,12 @@ class AttemptOutcome:
 def run_attempt(
     step: Step, context: StepContext, inputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> AttemptOutcome:
-    """Run one attempt of ``step``; failures come back classified, never raised."""
+    """Run one attempt of ``step`` under its fence; failures come back classified, never raised."""
     try:
-        if step.pipeline is not None:
-            return _run_pipeline(step.pipeline, context, params)
-        outputs = json_safe(step.action(context, inputs, params))  # type: ignore[operator]
+        with fenced(context.fence):
+            if step.pipeline is not None:
+                return _run_pipeline(step.pipeline, context, params)
+            outputs = json_safe(step.action(context, inputs, params))  # type: ignore[operator]
     except Exception as exc:
         return AttemptOutcome(
             status=StepStatus.FAILED,
@@ -149,16 +161,23 @@ def _run_pipeline(name: str, context: StepContext, params: Mapping[str, Any]) ->
     from spine_host.pipelines.dispatcher import Dispatcher
 
     execution = Dispatcher(context.host).run(
-        name, params, context=context.execution, retry_policy=_ONE_ATTEMPT
+        name, params, context=context.execution, retry_policy=_ONE_ATTEMPT, owner=context.owner
     )
     status = str(getattr(execution.status, "value", execution.status))
     counts: dict[str, Any] = {name: getattr(execution, name, None) for name in _ROW_COUNTS}
-    if status in ("COMPLETED", "SKIPPED"):  # SKIPPED: the manifest says the work is done
+    if status == "COMPLETED":
         return AttemptOutcome(
             status=StepStatus.COMPLETED,
             outputs=json_safe(execution.result),
             execution_id=execution.execution_id,
             **counts,
+        )
+    if status == "SKIPPED":  # the manifest says an earlier run did this work
+        return AttemptOutcome(
+            status=StepStatus.SKIPPED,
+            skip_reason=SKIP_STAGE_REACHED,
+            outputs=json_safe(execution.result),
+            execution_id=execution.execution_id,
         )
     error = execution.error or SpineError(
         f"pipeline {name!r} ended {status}", category=ErrorCategory.INTERNAL

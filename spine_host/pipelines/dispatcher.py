@@ -28,13 +28,21 @@ import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.json_values import json_safe
+from spine_host.orchestration.heartbeat import (
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_STALE_AFTER,
+    Heartbeat,
+)
+from spine_host.orchestration.liveness import new_owner
 from spine_host.pipelines.context import ExecutionContext
 from spine_host.pipelines.execution import EventType, Execution, ExecutionStatus
 from spine_host.pipelines.manifest import WorkManifest
+from spine_host.pipelines.ownership import ExecutionOwnership, running_elsewhere
 from spine_host.pipelines.params import params_to_json, structure_params
 from spine_host.pipelines.registration import partition_key, pipeline_attributes
 from spine_host.pipelines.repository import ExecutionRepository
 from spine_host.retry import RetryPolicy
+from spine_host.storage.fencing import Fence, fenced
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
@@ -42,10 +50,14 @@ if TYPE_CHECKING:
     from spine_host.pipelines.pipeline import Pipeline
     from spine_host.pipelines.registration import FunctionPipeline
 
-__all__ = ["DEFAULT_PARTITION", "Dispatcher"]
+__all__ = ["DEFAULT_PARTITION", "DEFAULT_PARTITION_WAIT", "Dispatcher"]
 
 #: The partition of a pipeline that declares a manifest stage but no partition.
 DEFAULT_PARTITION = "default"
+
+#: Seconds a run waits for another live run of the same pipeline partition to finish.
+DEFAULT_PARTITION_WAIT = 60.0
+_PARTITION_POLL = 0.25
 
 #: Without a policy from the caller or the pipeline, a run is attempted once.
 _RUN_ONCE = RetryPolicy(max_attempts=1)
@@ -66,10 +78,16 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], object] = time.sleep,
+        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        stale_after: float = DEFAULT_STALE_AFTER,
+        partition_wait: float = DEFAULT_PARTITION_WAIT,
     ) -> None:
         self.host = host
         self.clock = clock
         self.sleep = sleep
+        self.heartbeat_interval = heartbeat_interval
+        self.stale_after = stale_after
+        self.partition_wait = partition_wait
 
     @property
     def executions(self) -> ExecutionRepository:
@@ -85,6 +103,8 @@ class Dispatcher:
         idempotency_key: str | None = None,
         force: bool = False,
         retry_policy: RetryPolicy | None = None,
+        owner: str | None = None,
+        partition_wait: float | None = None,
     ) -> Execution:
         """Run pipeline ``name`` once (with retries) and return its recorded execution.
 
@@ -96,22 +116,27 @@ class Dispatcher:
                 reusing it for another pipeline or other parameters raises VALIDATION.
             force: run even when the pipeline's manifest stage is already reached.
             retry_policy: overrides the pipeline's own policy (default: one attempt).
+            owner: who runs it (a workflow runner passes its own); a new owner by default.
+            partition_wait: seconds to wait while another live execution works on the same
+                pipeline partition (default: the dispatcher's ``partition_wait``).
 
         Raises:
             SpineError: CONFIG for an unknown pipeline, VALIDATION for bad parameters (before
                 anything is recorded) or an idempotency key already used for other work,
-                STORAGE when history cannot be written. A failure of the pipeline itself is
+                DEPENDENCY while the same key or partition is being run by a live execution
+                (after waiting ``partition_wait`` for a partition), STORAGE when history cannot
+                be written. A failure of the pipeline itself is
                 returned as a FAILED execution, never raised.
         """
         pipeline = self.host.registries.pipelines.get(name)
         described = pipeline_attributes(pipeline)
         typed_params = structure_params(name, described.Params, params or {})
         json_params = params_to_json(typed_params)
-        repository = self.executions
+        ownership = ExecutionOwnership(self.host.storage, stale_after=self.stale_after)
         if idempotency_key is not None:
-            earlier = repository.by_idempotency_key(idempotency_key)
+            earlier = self._earlier(ownership, idempotency_key, name, json_params)
             if earlier is not None:
-                return _same_request(earlier, idempotency_key, name, json_params)
+                return earlier
         partition = partition_key(pipeline, typed_params)
         if described.stage is not None and partition is None:
             partition = DEFAULT_PARTITION
@@ -121,6 +146,7 @@ class Dispatcher:
             domain=described.domain,
             partition_key=partition,
         )
+        owner = owner or new_owner()
         created = self.clock()
         execution = Execution(
             execution_id=context.execution_id,
@@ -131,22 +157,93 @@ class Dispatcher:
             parent_execution_id=context.parent_execution_id,
             triggered_by=context.triggered_by,
             idempotency_key=idempotency_key,
+            partition_key=partition,
+            owner=owner,
+            heartbeat_at=created,
             created_at=created,
         )
         try:
-            repository.create(_created_row(execution), at=created)
+            self._claim(ownership, execution, partition_wait)
         except SpineError:
             # Another caller inserted the same idempotency key between our check and our insert:
             # the unique index decided, and theirs is the execution.
             if idempotency_key is not None:
-                earlier = repository.by_idempotency_key(idempotency_key)
+                earlier = self._earlier(ownership, idempotency_key, name, json_params)
                 if earlier is not None:
-                    return _same_request(earlier, idempotency_key, name, json_params)
+                    return earlier
             raise
-        run = _Run(self, repository, pipeline, described, context, execution, typed_params)
-        if not force and run.stage_reached():
-            return run.skip()
-        return run.execute(retry_policy or described.retry_policy or _RUN_ONCE)
+        heartbeat = Heartbeat(
+            lambda: ownership.heartbeat(execution.execution_id, owner),
+            owner,
+            self.heartbeat_interval,
+            label=f"execution {execution.execution_id}",
+        ).start()
+        fence = Fence(
+            f"execution {execution.execution_id} of pipeline {name!r}",
+            [ownership.fence_check(execution.execution_id, owner)],
+        )
+        try:
+            with fenced(fence):
+                run = _Run(
+                    self,
+                    ownership.repository,
+                    pipeline,
+                    described,
+                    context,
+                    execution,
+                    typed_params,
+                )
+                if not force and run.stage_reached():
+                    return run.skip()
+                return run.execute(retry_policy or described.retry_policy or _RUN_ONCE)
+        finally:
+            heartbeat.stop()
+
+    def _earlier(
+        self,
+        ownership: ExecutionOwnership,
+        key: str,
+        pipeline: str,
+        params: Mapping[str, Any],
+    ) -> Execution | None:
+        """The execution that already answers idempotency key ``key``, or None to run anew.
+
+        A finished one (COMPLETED, SKIPPED, FAILED) is the answer. One still running raises
+        DEPENDENCY (it is running elsewhere; this run must not report its work as done); one
+        whose owner is gone is reaped first. A crashed or timed-out one frees its key, so the
+        work runs again. A key reused for other work raises VALIDATION.
+        """
+        earlier = ownership.repository.by_idempotency_key(key)
+        if earlier is None:
+            return None
+        _same_request(earlier, key, pipeline, params)
+        if not earlier.status.terminal:
+            if not ownership.crash_if_abandoned(earlier):
+                raise running_elsewhere(earlier, f"idempotency key {key!r}")
+            earlier = ownership.repository.get(earlier.execution_id) or earlier
+        if not earlier.status.let_go:
+            return earlier
+        ownership.release_key(earlier)
+        return None
+
+    def _claim(
+        self, ownership: ExecutionOwnership, execution: Execution, wait: float | None
+    ) -> None:
+        """Insert ``execution``, waiting up to ``wait`` seconds for its partition to be free."""
+        wait = self.partition_wait if wait is None else wait
+        deadline = time.monotonic() + wait
+        row = _created_row(execution)
+        while True:
+            holder = ownership.claim(row, at=execution.created_at or self.clock())
+            if holder is None:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise running_elsewhere(
+                    holder,
+                    f"partition {execution.partition_key!r} of pipeline {execution.pipeline!r}",
+                )
+            time.sleep(min(_PARTITION_POLL, remaining))
 
 
 class _Run:
@@ -361,5 +458,8 @@ def _created_row(execution: Execution) -> dict[str, Any]:
         "batch_id": execution.batch_id,
         "parent_execution_id": execution.parent_execution_id,
         "triggered_by": execution.triggered_by,
+        "partition_key": execution.partition_key,
+        "owner": execution.owner,
+        "heartbeat_at": execution.heartbeat_at,
         "attempts": 0,
     }

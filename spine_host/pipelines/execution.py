@@ -15,18 +15,27 @@ __all__ = ["EventType", "Execution", "ExecutionEvent", "ExecutionStatus"]
 
 
 class ExecutionStatus(enum.StrEnum):
-    """Where an execution stands; COMPLETED, FAILED and SKIPPED are terminal."""
+    """Where an execution stands; every status but PENDING and RUNNING is terminal."""
 
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
+    #: Its workflow step overran the step's timeout; whatever it did afterwards was refused.
+    TIMED_OUT = "TIMED_OUT"
+    #: Its process died (or its run was reaped) before it ended; found by the reaper.
+    CRASHED = "CRASHED"
 
     @property
     def terminal(self) -> bool:
         """True once the execution can change no more."""
-        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.SKIPPED)
+        return self not in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+
+    @property
+    def let_go(self) -> bool:
+        """True when it ended without finishing (TIMED_OUT, CRASHED): its work may be redone."""
+        return self in (ExecutionStatus.TIMED_OUT, ExecutionStatus.CRASHED)
 
 
 class EventType(enum.StrEnum):
@@ -38,6 +47,7 @@ class EventType(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CRASHED = "crashed"
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +71,9 @@ class Execution:
     parent_execution_id: str | None = None
     triggered_by: str | None = None
     idempotency_key: str | None = None
+    partition_key: str | None = None
+    owner: str | None = None
+    heartbeat_at: datetime | None = None
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -109,6 +122,7 @@ class Execution:
             "parent_execution_id": self.parent_execution_id,
             "triggered_by": self.triggered_by,
             "idempotency_key": self.idempotency_key,
+            "partition_key": self.partition_key,
             "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),

@@ -8,11 +8,17 @@ fails the pipeline running it::
     quality.add("row_count", lambda: CheckResult.compare(len(rows), at_least=1))
     quality.add("null_prices", lambda: CheckResult.warn_if(nulls > 0, actual=nulls, expected=0))
     quality.gate()          # raises SpineError(category=QUALITY) if any check FAILed
+
+A gate that fails inside ``with storage.transaction():`` rolls back the data it judged, and its
+own rows with it; so the runner asks the adapter (``after_rollback``) to write them again once
+the rollback is done, marked ``details["data_rolled_back"] = True``. What was judged, and why
+it was refused, stays in ``spine quality list``.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -27,6 +33,7 @@ from spine_host.storage.adapter import DatabaseAdapter
 from spine_host.storage.types import utc_now
 
 __all__ = [
+    "DATA_ROLLED_BACK",
     "CheckResult",
     "QualityRecord",
     "QualityRunner",
@@ -34,7 +41,12 @@ __all__ = [
     "list_quality",
 ]
 
+log = logging.getLogger(__name__)
+
 _table = schema.core_quality
+
+#: The ``details`` key set on results written again after their transaction rolled back.
+DATA_ROLLED_BACK = "data_rolled_back"
 
 
 class QualityStatus(enum.StrEnum):
@@ -96,6 +108,11 @@ class QualityRecord:
     partition_key: str | None
     checked_at: datetime | None
 
+    @property
+    def data_rolled_back(self) -> bool:
+        """True when the transaction holding the data this check judged was rolled back."""
+        return bool(self.details.get(DATA_ROLLED_BACK))
+
 
 Check = Callable[[], CheckResult]
 
@@ -132,12 +149,20 @@ class QualityRunner:
         return self
 
     def run(self) -> list[QualityRecord]:
-        """Run every check and persist every result; a check that raises counts as a FAIL."""
+        """Run every check and persist every result; a check that raises counts as a FAIL.
+
+        Inside a ``transaction()`` block the results are also written again if that block rolls
+        back (marked ``data_rolled_back``), so a failed gate's record outlives the rollback.
+        """
         records = [
             self._record(name, _outcome(name, check)) for name, check in self._checks.items()
         ]
         if records:
-            self.storage.bulk_insert(_table.name, [_row(record) for record in records])
+            rows = [_row(record) for record in records]
+            # Registered first: if this insert fails, the block can only roll back, and the
+            # callback is then the only way these results are kept.
+            self._keep_after_rollback(rows)
+            self.storage.bulk_insert(_table.name, rows)
         return records
 
     def gate(self) -> list[QualityRecord]:
@@ -163,6 +188,27 @@ class QualityRunner:
                 },
             )
         return records
+
+    def _keep_after_rollback(self, rows: list[dict[str, Any]]) -> None:
+        # after_rollback is not part of the DatabaseAdapter protocol (adding a method would break
+        # adapters written against it); SqlAlchemyAdapter and every shipped adapter have it.
+        register = getattr(self.storage, "after_rollback", None)
+        if register is None:
+            return
+        storage = self.storage
+
+        def write_again() -> None:
+            storage.bulk_insert(
+                _table.name,
+                [{**row, "details": {**row["details"], DATA_ROLLED_BACK: True}} for row in rows],
+            )
+            log.info(
+                "%d quality result(s) of execution %s written again: their transaction rolled back",
+                len(rows),
+                self.execution_id,
+            )
+
+        register(write_again)
 
     def _record(self, name: str, result: CheckResult) -> QualityRecord:
         return QualityRecord(

@@ -6,7 +6,7 @@ execution started, :meth:`ExecutionRepository.batch` everything started together
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -95,17 +95,47 @@ class ExecutionRepository:
         self,
         *,
         pipeline: str | None = None,
-        status: ExecutionStatus | str | None = None,
+        status: ExecutionStatus | str | Iterable[ExecutionStatus | str] | None = None,
+        since: datetime | None = None,
         limit: int = 50,
     ) -> list[Execution]:
-        """The latest executions, newest first, optionally of one pipeline or one status."""
+        """The latest executions, newest first (by ``created_at``).
+
+        Args:
+            pipeline: only executions of this pipeline.
+            status: only executions in this status, or in any of these statuses.
+            since: only executions created at or after this moment.
+            limit: at most this many.
+
+        Raises:
+            ValueError: a status that is not an :class:`ExecutionStatus` value.
+        """
         statement = sa.select(_executions)
         if pipeline is not None:
             statement = statement.where(_executions.c.pipeline == pipeline)
         if status is not None:
-            statement = statement.where(_executions.c.status == ExecutionStatus(status).value)
-        statement = statement.order_by(_executions.c.created_at.desc()).limit(limit)
+            wanted = [status] if isinstance(status, str) else list(status)
+            statement = statement.where(
+                _executions.c.status.in_([ExecutionStatus(value).value for value in wanted])
+            )
+        if since is not None:
+            statement = statement.where(_executions.c.created_at >= since)
+        statement = statement.order_by(
+            _executions.c.created_at.desc(), _executions.c.execution_id.desc()
+        ).limit(limit)
         return [_execution(row) for row in self.storage.query(statement)]
+
+    def ids_starting_with(self, prefix: str, *, limit: int = 10) -> list[str]:
+        """Execution ids that start with ``prefix`` (at most ``limit``), in id order."""
+        statement = (
+            sa.select(_executions.c.execution_id)
+            .where(_executions.c.execution_id.startswith(prefix, autoescape=True))
+            .order_by(_executions.c.execution_id)
+            .limit(limit)
+        )
+        ids = [row["execution_id"] for row in self.storage.query(statement)]
+        # SQLite's LIKE ignores ASCII case; PostgreSQL's does not. Answer the same on both.
+        return [execution_id for execution_id in ids if execution_id.startswith(prefix)]
 
     def events(self, execution_id: str) -> list[ExecutionEvent]:
         """An execution's history, in the order it happened."""
@@ -167,6 +197,9 @@ def _execution(row: Mapping[str, Any]) -> Execution:
         parent_execution_id=row["parent_execution_id"],
         triggered_by=row["triggered_by"],
         idempotency_key=row["idempotency_key"],
+        partition_key=row.get("partition_key"),
+        owner=row.get("owner"),
+        heartbeat_at=row.get("heartbeat_at"),
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],

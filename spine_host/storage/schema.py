@@ -145,11 +145,18 @@ executions = sa.Table(
     sa.Column("result_data", JsonDocument()),
     sa.Column("error", JsonDocument()),
     sa.Column("error_category", sa.String(_CATEGORY_LENGTH)),
+    # The partition the run works on (pipelines with a manifest stage): one runner at a time.
+    sa.Column("partition_key", sa.String(NAME_LENGTH)),
+    # Who runs it (host:pid:...) and when it last said so: the reaper reads both.
+    sa.Column("owner", sa.String(NAME_LENGTH)),
+    sa.Column("heartbeat_at", UtcDateTime()),
     sa.Index(None, "idempotency_key", unique=True),
     sa.Index(None, "parent_execution_id"),
     sa.Index(None, "batch_id"),
     sa.Index(None, "pipeline", "created_at"),
     sa.Index(None, "status", "created_at"),
+    sa.Index(None, "status", "heartbeat_at"),
+    sa.Index(None, "pipeline", "partition_key", "status"),
 )
 
 execution_events = sa.Table(
@@ -229,6 +236,8 @@ workflow_steps = sa.Table(
     sa.Column("rows_in", sa.BigInteger()),
     sa.Column("rows_out", sa.BigInteger()),
     sa.Column("rows_rejected", sa.BigInteger()),
+    # Why a SKIPPED attempt did not run: "stage reached", "condition", "upstream failed".
+    sa.Column("skip_reason", sa.String(500)),
     _created_at(),
     sa.Column("started_at", UtcDateTime()),
     sa.Column("finished_at", UtcDateTime()),

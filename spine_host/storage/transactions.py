@@ -5,6 +5,8 @@
 - inside ``with adapter.transaction():`` every call on the same thread joins that transaction
   (nested blocks join the outer one); it commits when the outermost block exits and rolls back
   when it raises, leaving rows committed before the block untouched;
+- ``after_rollback(callback)`` keeps a record of work whose data is rolled back (a FAIL quality
+  check): the callback runs once the outermost block has rolled back, in its own transaction;
 - each thread has its own connection; every exception leaving a block is a classified
   :class:`~spine_host.errors.SpineError` whose message never holds the URL's password.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ import sqlalchemy as sa
 from spine_host.errors import ErrorCategory, SpineError, classify
 from spine_host.redaction import redact_url
 from spine_host.storage.error_mapping import classify_sqlalchemy_error
+from spine_host.storage.fencing import FencedError, guard_commit
 
 if TYPE_CHECKING:
     from typing import Self
@@ -45,6 +48,11 @@ class _ThreadTransaction(threading.local):
     failed: BaseException | None = None
     #: ``lock()`` blocks open on this thread; their locks last as long as the transaction.
     locks: int = 0
+    #: ``after_rollback`` callbacks registered since the block began or last committed.
+    rollback_callbacks: list[Callable[[], object]]
+
+    def __init__(self) -> None:
+        self.rollback_callbacks = []
 
 
 class TransactionScope:
@@ -84,8 +92,24 @@ class TransactionScope:
             )
         self._raise_if_failed()
         with self.errors_classified():
-            connection.commit()
+            with guard_commit(connection):
+                connection.commit()
+            self._current.rollback_callbacks = []  # their work is committed now
             connection.begin()
+
+    def after_rollback(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` if this thread's open ``transaction()`` block rolls back.
+
+        For a record that must outlive the data it describes (a FAIL quality check inside the
+        block it failed). The callback runs after the outermost block has rolled back and given
+        its connection back (so SQLite's write lock is free), inside its own ``transaction()``;
+        an exception it raises is logged, not raised. A ``commit()`` inside the block drops the
+        callbacks registered before it, whose work is then saved. Outside a block this does
+        nothing: the work has already committed.
+        """
+        current = self._current
+        if current.connection is not None:
+            current.rollback_callbacks.append(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[Self]:
@@ -125,18 +149,39 @@ class TransactionScope:
             return
         connection = self._checkout(write=write)
         current.connection, current.failed = connection, None
+        current.rollback_callbacks = []
         try:
             yield connection
         except BaseException:
             current.connection, current.failed = None, None
             self._finish(connection, commit=False)
+            self._run_rollback_callbacks()
             raise
         failed = current.failed
         current.connection, current.failed = None, None
         if failed is not None:
             self._finish(connection, commit=False)
+            self._run_rollback_callbacks()
             raise self._rolled_back(failed)
-        self._finish(connection, commit=True)
+        try:
+            self._finish(connection, commit=True)
+        except SpineError as error:
+            # A failed COMMIT rolled back, unless the connection died during it: then the work
+            # may be saved, and writing its records again could say it was not.
+            if error.context.get("commit_outcome") != "unknown":
+                self._run_rollback_callbacks()
+            raise
+        current.rollback_callbacks = []
+
+    def _run_rollback_callbacks(self) -> None:
+        """Run the ``after_rollback`` callbacks of the block that just rolled back."""
+        callbacks, self._current.rollback_callbacks = self._current.rollback_callbacks, []
+        for callback in callbacks:
+            try:
+                with self.transaction():
+                    callback()
+            except Exception:  # the rollback already happened; its error is the one to raise
+                log.exception("an after_rollback callback failed: %r", callback)
 
     def _raise_if_failed(self) -> None:
         failed = self._current.failed
@@ -181,7 +226,14 @@ class TransactionScope:
         try:
             if commit:
                 try:
-                    connection.commit()
+                    if connection.get_execution_options().get("spine_write", True):
+                        with guard_commit(connection):  # fenced work: still live? (fencing.py)
+                            connection.commit()
+                    else:
+                        connection.commit()
+                except FencedError:
+                    _rollback_quietly(connection)
+                    raise
                 except Exception as exc:
                     _rollback_quietly(connection)
                     error = self._classify(exc)

@@ -1,0 +1,62 @@
+"""The step table of a workflow run, shared by ``spine runs show`` and ``spine workflows run``.
+
+One row per attempt in start order, then one ``NOT_STARTED`` row for each step of the workflow
+that has no attempt (a run stopped by a failure, or still running): a run's table always lists
+every step, so a reader sees what did not happen as well as what did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from spine_host.cli.output import format_counts, format_duration, format_time
+
+if TYPE_CHECKING:
+    from spine_host.orchestration.records import StepAttempt, WorkflowRun
+
+__all__ = ["NOT_STARTED", "attempt_note", "not_started", "step_rows"]
+
+#: The status shown for a step of the workflow that has no attempt in the run.
+NOT_STARTED = "NOT_STARTED"
+
+
+def not_started(run: WorkflowRun, order: Sequence[str] | None) -> list[str]:
+    """The steps of ``order`` (the workflow's steps) with no attempt in ``run``."""
+    if order is None:
+        return []
+    attempted = {attempt.step_name for attempt in run.steps}
+    return [name for name in order if name not in attempted]
+
+
+def attempt_note(attempt: StepAttempt) -> str | None:
+    """Why an attempt skipped, or its error with category."""
+    if attempt.error:
+        error = f"[{attempt.error_category}] {attempt.error.get('message')}"
+        return f"{attempt.skip_reason}: {error}" if attempt.skip_reason else error
+    return attempt.skip_reason
+
+
+def step_rows(
+    run: WorkflowRun, order: Sequence[str] | None, *, detailed: bool = True
+) -> list[tuple[Any, ...]]:
+    """Rows of the step table: STEP, ATTEMPT, STATUS, [STARTED,] DURATION, [ROWS,] NOTE."""
+    rows: list[tuple[Any, ...]] = []
+    for attempt in run.steps:
+        duration = format_duration(attempt.duration)
+        note = attempt_note(attempt)
+        if detailed:
+            counts = format_counts(attempt.rows_in, attempt.rows_out, attempt.rows_rejected)
+            started = format_time(attempt.started_at)
+            rows.append(
+                (attempt.step_name, attempt.attempt, attempt.status.value, started, duration,
+                 counts, note)
+            )  # fmt: skip
+        else:
+            rows.append((attempt.step_name, attempt.attempt, attempt.status.value, duration, note))
+    for name in not_started(run, order):
+        if detailed:
+            rows.append((name, "-", NOT_STARTED, None, None, None, None))
+        else:
+            rows.append((name, "-", NOT_STARTED, None, None))
+    return rows
