@@ -78,7 +78,18 @@ def list_command(state: CliState, as_json: bool) -> None:
 @click.option(
     "--idempotency-key",
     default=None,
-    help="Run at most once per key: a key already used shows that execution instead.",
+    help=(
+        "Run at most once per key: a key whose execution finished shows that execution; one "
+        "still running elsewhere is reported (exit 1); one that crashed runs again."
+    ),
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait while another live run works on the same partition (then exit 1).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the execution as JSON.")
 @pass_state
@@ -88,21 +99,28 @@ def run_command(
     param_options: tuple[str, ...],
     force: bool,
     idempotency_key: str | None,
+    wait_seconds: float,
     as_json: bool,
 ) -> None:
-    """Run pipeline NAME once and record it; exit 1 if it fails."""
+    """Run pipeline NAME once and record it; exit 1 if it fails or runs elsewhere."""
     from spine_host.pipelines.dispatcher import Dispatcher
     from spine_host.pipelines.repository import ExecutionRepository
 
     params = parse_param_options(param_options)
     host = state.host()
     ExecutionRepository(host.storage).require_tables()
-    execution = Dispatcher(host).run(name, params, idempotency_key=idempotency_key, force=force)
+    execution = Dispatcher(host).run(
+        name,
+        params,
+        idempotency_key=idempotency_key,
+        force=force,
+        partition_wait=wait_seconds,
+    )
     if as_json:
         emit_json(execution.to_dict())
     else:
         _echo_execution(execution)
-    if execution.status == "FAILED":
+    if execution.status in ("FAILED", "CRASHED", "TIMED_OUT"):
         raise click.exceptions.Exit(EXIT_FAILURE)
 
 

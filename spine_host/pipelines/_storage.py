@@ -22,8 +22,10 @@ def require_tables(storage: DatabaseAdapter, tables: Iterable[sa.Table]) -> None
     if not isinstance(engine, sa.Engine):
         return  # not SQLAlchemy-based: the adapter reports missing tables itself
     try:
-        inspector = sa.inspect(engine)
-        missing = [table.name for table in tables if not inspector.has_table(table.name)]
+        # A read: on SQLite it must not wait for the write lock a running load may hold.
+        with engine.connect().execution_options(spine_write=False) as connection:
+            inspector = sa.inspect(connection)
+            missing = [table.name for table in tables if not inspector.has_table(table.name)]
     except sa.exc.SQLAlchemyError as exc:
         raise SpineError(
             f"cannot inspect the database {getattr(storage, 'display_url', '')}: {exc}",

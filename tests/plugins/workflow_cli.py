@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from spine_host.cli.context import CliState
+from spine_host.cli.pipelines import pipelines_group
 from spine_host.cli.runs import runs_group
 from spine_host.cli.workflows import workflows_group
 
@@ -19,6 +20,7 @@ def main(ctx: click.Context, config_path: str) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
+main.add_command(pipelines_group)
 main.add_command(workflows_group)
 main.add_command(runs_group)
 
