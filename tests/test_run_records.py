@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from spine_host import ErrorCategory, SpineError
 from spine_host.host import Host
 from spine_host.orchestration.history import WorkflowHistoryRepository
-from spine_host.orchestration.records import SKIP_STAGE_REACHED, RunStatus, StepStatus
+from spine_host.orchestration.records import RunStatus, StepStatus
 from spine_host.orchestration.runner import WorkflowRunner
 from spine_host.orchestration.workflow import Step, Workflow
 from spine_host.pipelines.dispatcher import Dispatcher
@@ -104,7 +104,8 @@ class Cli:
         self.env["PYTHONPATH"] = os.pathsep.join([str(site), str(REPO)])
 
     def argv(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "tests.plugins.workflow_cli", "--config", str(self.config), *args]  # fmt: skip
+        module = "tests.plugins.workflow_cli"
+        return [sys.executable, "-m", module, "--config", str(self.config), *args]
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -145,7 +146,8 @@ def test_kill_9_at_random_points_never_reruns_a_completed_step(
         process = cli.start("workflows", "run", "records.write_ahead", "-p", f"dir={work}")
         try:
             if attempt % 2 == 0:  # the reported case: as soon as the dependent step started
-                wait_for(lambda: (work / "slow-started").exists(), "slow to start")
+                marker = work / "slow-started"
+                wait_for(marker.exists, "slow to start")
             else:  # anywhere from start-up to well after slow started
                 time.sleep(rng.uniform(0.0, 2.5))
         finally:
@@ -211,7 +213,8 @@ def test_a_killed_pipeline_run_is_reaped_and_its_idempotency_key_runs_again(
         kill(killed)
     repository = ExecutionRepository(host.storage)
     orphan = repository.by_idempotency_key(key)
-    assert orphan is not None and orphan.status is ExecutionStatus.RUNNING
+    assert orphan is not None
+    assert orphan.status is ExecutionStatus.RUNNING
     assert loaded(host, partition) == 0
 
     # The same command (its load no longer gated): the dead owner's execution is reaped and
@@ -222,9 +225,11 @@ def test_a_killed_pipeline_run_is_reaped_and_its_idempotency_key_runs_again(
     assert loaded(host, partition) == 3
     assert stage_reached(host, partition)
     redone = repository.by_idempotency_key(key)
-    assert redone is not None and redone.status is ExecutionStatus.COMPLETED
+    assert redone is not None
+    assert redone.status is ExecutionStatus.COMPLETED
     crashed = repository.get(orphan.execution_id)
-    assert crashed is not None and crashed.status is ExecutionStatus.CRASHED
+    assert crashed is not None
+    assert crashed.status is ExecutionStatus.CRASHED
     assert crashed.idempotency_key is None  # the key moved to the run that did the work
 
     # And the key now answers with that run, without loading again.
@@ -280,7 +285,13 @@ def test_two_concurrent_runs_of_one_partition_never_do_the_work_twice(host: Host
             results: list[ExecutionStatus] = []
             errors: list[BaseException] = []
 
-            def start(on: Host, partition: str = partition) -> None:
+            def start(
+                on: Host,
+                partition: str = partition,
+                barrier: threading.Barrier = barrier,
+                results: list[ExecutionStatus] = results,
+                errors: list[BaseException] = errors,
+            ) -> None:
                 barrier.wait()
                 try:
                     params = {"week": partition, "hold": "0.2"}
@@ -358,7 +369,8 @@ def test_a_timed_out_attempt_commits_nothing_and_the_next_run_does_the_work(host
     stored = runner.history.require_run(run.run_id)
     assert [a.status for a in stored.steps] == [StepStatus.TIMED_OUT]
     execution = ExecutionRepository(host.storage).get(attempt.execution_id or "")
-    assert execution is not None and execution.status is ExecutionStatus.TIMED_OUT
+    assert execution is not None
+    assert execution.status is ExecutionStatus.TIMED_OUT
 
     quick = Workflow("records.timeout", [Step("load", "records.load", timeout=10)])
     again = runner.run(quick, {"week": partition})
