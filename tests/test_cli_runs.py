@@ -43,6 +43,16 @@ class Flaky:
     @hookimpl
     def spine_register_workflows(self, register):
         register(self.workflow)
+        register(
+            Workflow(
+                "cli.three",
+                [
+                    Step("one", self.fetch),
+                    Step("two", lambda c, i, p: 2, ["one"]),
+                    Step("three", lambda c, i, p: 3, ["two"]),
+                ],
+            )
+        )
 
 
 @pytest.fixture
@@ -194,3 +204,18 @@ def test_reap_refuses_a_limit_shorter_than_two_heartbeats(host) -> None:
     result = invoke(host, "reap", "--stale-after", "5s")
     assert result.exit_code == 2
     assert "shorter than two heartbeat intervals (2 x 10s)" in result.output
+
+
+def test_show_lists_the_steps_a_run_failed_before_starting(host) -> None:
+    failed = WorkflowRunner(host).run("cli.three")
+    assert failed.status.value == "FAILED"
+    shown = invoke(host, "show", failed.run_id)
+    assert shown.exit_code == 0
+    lines = {line.split()[0]: line.split() for line in shown.output.splitlines() if line.strip()}
+    assert lines["one"][2] == "FAILED"
+    assert lines["two"][1:3] == ["-", "NOT_STARTED"]
+    assert lines["three"][1:3] == ["-", "NOT_STARTED"]
+    assert "0 completed, 0 skipped, 1 failed, of 3" in shown.output
+    data = json.loads(invoke(host, "show", failed.run_id, "--json").output)
+    assert data["steps_not_started"] == ["two", "three"]
+    assert [step["step_name"] for step in data["steps"]] == ["one"]

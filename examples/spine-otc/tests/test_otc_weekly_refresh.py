@@ -79,6 +79,32 @@ def test_weekly_refresh_loads_checks_and_summarizes_a_week(project: Path) -> Non
     }
 
 
+def test_the_demo_run_twice_shows_every_step_skipped_because_its_stage_was_reached(
+    project: Path,
+) -> None:
+    refresh = ("workflows", "run", "otc.weekly_refresh", "-p", f"week_ending={WEEK}")
+    assert spine(project, *refresh).returncode == 0
+    second = spine(project, *refresh)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "COMPLETED (0 completed, 3 skipped, 0 failed, of 3 steps)" in second.stdout
+    assert second.stdout.count("SKIPPED") == 3
+    assert second.stdout.count("stage reached") == 3
+
+    latest = run_json(project, "runs", "list", "--workflow", "otc.weekly_refresh")
+    assert isinstance(latest, list)
+    run = run_json(project, "runs", "show", str(latest[0]["run_id"]))
+    assert isinstance(run, dict)
+    assert run["status"] == "COMPLETED"
+    assert run["steps_skipped"] == 3
+    assert run["steps_completed"] == 0
+    assert [(step["status"], step["skip_reason"]) for step in run["steps"]] == [
+        ("SKIPPED", "stage reached")
+    ] * 3
+    shown = spine(project, "runs", "show", str(latest[0]["run_id"]))
+    assert "0 completed, 3 skipped, 0 failed, of 3" in shown.stdout
+    assert shown.stdout.count("stage reached") == 3
+
+
 def test_a_finished_week_is_skipped_until_forced(project: Path) -> None:
     args = ("pipelines", "run", "otc.ingest_week", "-p", f"week_ending={WEEK}", "--json")
     first = spine(project, *args)
@@ -110,9 +136,11 @@ def test_a_forced_ingest_makes_the_refresh_check_and_summarize_again(project: Pa
 
     assert isinstance(run, dict)
     outputs = {step["step_name"]: step["outputs"] for step in run["steps"]}
+    statuses = {step["step_name"]: step["status"] for step in run["steps"]}
     # The week's data was just re-done, so the check and summary built on the old data are
     # stale: they run again rather than being skipped as already done.
     assert outputs["ingest"]["skipped"] is True
+    assert statuses == {"ingest": "SKIPPED", "check": "COMPLETED", "summarize": "COMPLETED"}
     assert "skipped" not in outputs["check"]
     assert "skipped" not in outputs["summarize"]
     assert outputs["summarize"]["rows_out"] > 0
