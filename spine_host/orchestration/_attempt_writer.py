@@ -8,8 +8,8 @@ returns. So steps that become ready together share one commit, and a chain of st
 commit per step: the end of one and the start of the next.
 
 Each write first checks, in the same transaction, that the run is still this runner's RUNNING
-run (and refreshes its heartbeat). When it is not (the reaper crashed it, another runner resumed
-it), nothing is written and ``lost`` turns True: the loop must stop.
+run (the heartbeat thread keeps ``heartbeat_at`` fresh). When it is not (the reaper crashed it,
+another runner resumed it), nothing is written and ``lost`` turns True: the loop must stop.
 """
 
 from __future__ import annotations
@@ -103,11 +103,6 @@ class AttemptWriter:
         """Take new attempts back out of the queue (their start could not be recorded)."""
         ids = {id(record) for record in records}
         self._started = [record for record in self._started if id(record) not in ids]
-
-    @property
-    def ends_pending(self) -> bool:
-        """Whether an ended attempt waits to be written (nothing that needs it may start)."""
-        return bool(self._finished)
 
     def drop(self) -> None:
         """Forget what is queued (the run was taken; it is not this runner's to write)."""

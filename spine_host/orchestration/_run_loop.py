@@ -201,13 +201,13 @@ class RunLoop:
     def _schedule(self) -> None:
         """Start or skip every step whose dependencies are decided, within the concurrency.
 
-        The starts are written (with every ended attempt) before any of them is submitted; if
-        that write has to wait for SQLite's write lock, nothing starts this turn.
+        The starts are written, in one transaction with every attempt that ended since the
+        last write, before any of them is submitted: so nothing starts before the end of a step
+        it may depend on is recorded. If that write has to wait for SQLite's write lock, nothing
+        starts this turn.
         """
         if self.plan.stopped:
             return
-        if self.writer.ends_pending and not self._write():
-            return  # an ended attempt is not recorded yet: nothing that may need it starts
         now = time.monotonic()
         room = self.workflow.max_concurrency - len(self.live)
         starting: list[tuple[Step, int]] = []

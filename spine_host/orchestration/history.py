@@ -37,6 +37,7 @@ from spine_host.orchestration.records import (
 )
 from spine_host.storage import schema
 from spine_host.storage.adapter import DatabaseAdapter
+from spine_host.storage.fencing import share_locked
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 from spine_host.storage.types import utc_now
 
@@ -62,6 +63,13 @@ _REOPENABLE = sorted(REOPENABLE_RUN_STATUSES)
 _STEP_KEY = ("run_id", "step_name", "attempt")
 #: Attempt endings the runner decides for a step that may still be running in its thread.
 _LET_GO = frozenset({StepStatus.TIMED_OUT, StepStatus.CRASHED})
+
+# Finds run :run_id only while :owner holds it RUNNING (the ownership check of every batch).
+_OWNED_SELECT = sa.select(_runs.c.run_id).where(
+    _runs.c.run_id == sa.bindparam("run_id"),
+    _runs.c.owner == sa.bindparam("owner"),
+    _runs.c.status == RunStatus.RUNNING.value,
+)
 
 # Prepared once: executemany with per-row key parameters (named apart from the SET columns).
 _UPDATE_ATTEMPT = _steps.update().where(
@@ -232,14 +240,10 @@ class WorkflowHistoryRepository:
         Runs inside the step's committing transaction; on PostgreSQL it share-locks the run row,
         so a reaper's UPDATE waits for the commit instead of racing it.
         """
-        statement = (
-            sa.select(_runs.c.owner, _runs.c.status)
-            .where(_runs.c.run_id == run_id)
-            .with_for_update(read=True)
-        )
+        statement = sa.select(_runs.c.owner, _runs.c.status).where(_runs.c.run_id == run_id)
 
         def check(connection: sa.Connection) -> str | None:
-            row = connection.execute(statement).first()
+            row = connection.execute(share_locked(statement, connection.dialect)).first()
             if row is None:
                 return f"run {run_id} does not exist"
             if row.status != RunStatus.RUNNING.value:
@@ -341,9 +345,9 @@ class WorkflowHistoryRepository:
         when their row exists, inserted in their final state when they started and ended
         within this batch (so a quick step costs one row write, not two).
 
-        The same transaction first checks that the run is still ``owner``'s RUNNING run (and
-        refreshes its heartbeat: writing attempts is a sign of life). That UPDATE locks the run
-        row, so a concurrent reaper or resume waits for this batch or this batch sees it. When
+        The same transaction first checks that the run is still ``owner``'s RUNNING run,
+        reading its row share-locked (FOR SHARE on PostgreSQL; SQLite's writer holds the whole
+        database), so a concurrent reaper or resume waits for this batch or this batch sees it. When
         the run was taken (reaped, then perhaps resumed by another runner) nothing is written
         and False is returned: the caller must stop, its attempts belong to nobody now.
         """
@@ -357,8 +361,10 @@ class WorkflowHistoryRepository:
         run_ids = {attempt.run_id for attempt in (*started, *finished)}
         with self.storage.errors_classified(), self.storage.connection() as connection:
             for run_id in sorted(run_ids):
-                claim = _owned_update(run_id, owner).values(heartbeat_at=utc_now())
-                if not connection.execute(claim).rowcount:
+                # Read, share-locked: a reaper's UPDATE of the row waits for this commit. (An
+                # UPDATE of heartbeat_at here would also rewrite its index on every batch.)
+                claim = share_locked(_OWNED_SELECT, connection.dialect)
+                if connection.execute(claim, {"run_id": run_id, "owner": owner}).first() is None:
                     return False
             if inserts:
                 connection.execute(_steps.insert(), inserts)

@@ -28,6 +28,7 @@ from spine_host.orchestration.liveness import abandoned
 from spine_host.pipelines.execution import EventType, Execution, ExecutionStatus
 from spine_host.pipelines.repository import ExecutionRepository
 from spine_host.storage import schema
+from spine_host.storage.fencing import share_locked
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
@@ -139,14 +140,12 @@ class ExecutionOwnership:
         Runs inside the committing transaction; on PostgreSQL it share-locks the row, so a
         reaper's UPDATE waits for this commit instead of racing it.
         """
-        statement = (
-            sa.select(_executions.c.status, _executions.c.owner)
-            .where(_executions.c.execution_id == execution_id)
-            .with_for_update(read=True)
+        statement = sa.select(_executions.c.status, _executions.c.owner).where(
+            _executions.c.execution_id == execution_id
         )
 
         def check(connection: sa.Connection) -> str | None:
-            row = connection.execute(statement).first()
+            row = connection.execute(share_locked(statement, connection.dialect)).first()
             if row is None:
                 return None  # not inserted yet, or inserted by this very transaction's caller
             if row.owner != owner:

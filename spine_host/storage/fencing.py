@@ -22,12 +22,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 
 from spine_host.errors import ErrorCategory, SpineError
 
-__all__ = ["Fence", "FenceCheck", "FencedError", "active_fences", "fenced", "guard_commit"]
+__all__ = [
+    "Fence",
+    "FenceCheck",
+    "FencedError",
+    "active_fences",
+    "fenced",
+    "guard_commit",
+    "share_locked",
+]
 
 #: A database check: None while the work is live, else why it is not. Runs on the committing
 #: connection inside its transaction.
@@ -82,6 +91,21 @@ class Fence:
                 if reason is not None:
                     raise FencedError(self.name, reason)
             yield
+
+
+def share_locked(statement: sa.Select[Any], dialect: sa.Dialect) -> sa.Executable:
+    """``statement`` reading rows share-locked until the transaction ends, on ``dialect``.
+
+    A fence check reads the row a reaper would update; holding a share lock on it until the
+    COMMIT makes the reaper wait for that commit instead of racing it. PostgreSQL: ``FOR
+    SHARE``. DB2: ``WITH RS USE AND KEEP SHARE LOCKS`` (ibm_db_sa cannot compile
+    ``with_for_update`` under SQLAlchemy 2). SQLite needs none: its writer holds the database.
+    """
+    if dialect.name == "postgresql":
+        return statement.with_for_update(read=True)
+    if dialect.name == "ibm_db_sa":
+        return statement.suffix_with("WITH RS USE AND KEEP SHARE LOCKS", dialect="ibm_db_sa")
+    return statement
 
 
 class _ThreadFences(threading.local):

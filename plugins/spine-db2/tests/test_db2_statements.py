@@ -339,3 +339,21 @@ def _run(script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_fence_checks_read_their_row_share_locked_until_commit(dialect: Dialect) -> None:
+    """A fenced commit reads the run (or execution) row WITH RS ... SHARE LOCKS, so a reaper's
+    UPDATE waits for that commit on DB2 as FOR SHARE makes it wait on PostgreSQL."""
+    from spine_host.storage.fencing import share_locked
+
+    runs = schema.workflow_runs
+    statement = sa.select(runs.c.owner, runs.c.status).where(runs.c.run_id == "r1")
+    locked = share_locked(statement, dialect)
+    text = sql(locked, dialect)
+    assert text.endswith("WITH RS USE AND KEEP SHARE LOCKS")
+    assert "FROM workflow_runs WHERE workflow_runs.run_id = " in text
+    assert locked.compile(dialect=dialect).params == {"run_id_1": "r1"}
+    from sqlalchemy.dialects import postgresql
+
+    on_postgresql = share_locked(statement, postgresql.dialect())
+    assert sql(on_postgresql, postgresql.dialect()).endswith("FOR SHARE")
