@@ -9,14 +9,18 @@
   database; a process-wide lock lets one thread use it at a time.
 - ``lock(name)`` writes a lock row inside the block's ``BEGIN IMMEDIATE`` transaction: one
   writer at a time is exactly what a single-host lock needs.
+- ``bulk_insert`` and ``upsert`` refuse values that do not fit their column's declared type
+  (``'abc'`` for an INTEGER, 50 characters for a VARCHAR(10)), which SQLite itself would store:
+  a VALIDATION error, as on PostgreSQL, and nothing of the call is written
+  (:mod:`spine_host.storage.sqlite_value_checks`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -24,9 +28,16 @@ from sqlalchemy.pool import StaticPool
 
 from spine_host.errors import ConfigError, ErrorCategory, SpineError
 from spine_host.storage import schema
+from spine_host.storage.bulk import RowChunk
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
-from spine_host.storage.statements import lock_holder
+from spine_host.storage.sqlite_value_checks import TableValueChecks
+from spine_host.storage.statements import lock_holder, rows_by_columns
 from spine_host.storage.types import utc_now
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from spine_host.storage.adapter import Row
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "SqliteAdapter", "classify_sqlite_error"]
 
@@ -58,6 +69,24 @@ class SqliteAdapter(SqlAlchemyAdapter):
         self.in_memory = _in_memory(url)
         # The in-memory database is one connection: threads take turns with it.
         self._memory_lock = threading.RLock() if self.in_memory else None
+        self._value_checks = TableValueChecks()
+
+    def upsert(self, table: str, rows: Sequence[Row], key: Sequence[str]) -> int:
+        """Insert rows, updating those whose ``key`` already exists; values must fit the columns.
+
+        Raises:
+            SpineError: VALIDATION naming the table, row, column and declared type when a value
+                does not fit its column; nothing of the call is written then.
+        """
+        if not isinstance(rows, Sequence):
+            rows = list(rows)
+        with self.errors_classified(), self._transaction(write=True) as connection:
+            offset = 0
+            for group in rows_by_columns(rows):
+                target = self._checked_table(table, list(group[0]))
+                self._value_checks.check_rows(connection, target, group, offset=offset)
+                offset += len(group)
+            return super().upsert(table, rows, key)  # joins this transaction
 
     def _create_engine(self, url: str, options: Mapping[str, Any]) -> sa.Engine:
         engine_options: dict[str, Any] = dict(options)
@@ -106,6 +135,16 @@ class SqliteAdapter(SqlAlchemyAdapter):
             if self._memory_lock is not None:
                 self._memory_lock.release()
 
+    def _insert_chunks(
+        self,
+        connection: sa.Connection,
+        table: sa.Table,
+        chunks: Iterator[RowChunk | pa.RecordBatch],
+    ) -> int:
+        """Insert every chunk once its values are known to fit their columns."""
+        checked = self._value_checks.checked_chunks(connection, table, chunks)
+        return super()._insert_chunks(connection, table, checked)
+
     def _acquire_lock(self, connection: sa.Connection, name: str) -> None:
         """Write the lock row inside this block's ``BEGIN IMMEDIATE`` transaction."""
         locks = schema.core_locks
@@ -149,6 +188,7 @@ def classify_sqlite_error(exc: BaseException, *, where: str = "sqlite") -> Spine
         context["statement"] = " ".join(statement.split())[:300]
     lowered = text.lower()
     if "database is locked" in lowered or "database table is locked" in lowered:
+        context["database_locked"] = True  # another connection holds the write lock
         return SpineError(
             f"{where}: {text} (another writer held the database longer than the busy timeout)",
             category=ErrorCategory.TRANSIENT,

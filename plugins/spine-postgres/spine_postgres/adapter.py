@@ -23,7 +23,7 @@ from spine_host.storage.bulk import RowChunk
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 from spine_host.storage.statements import has_sql_side_default, python_side_values
 from spine_host.storage.types import JsonDocument, UtcDateTime
-from spine_postgres.copy import CopyPlan, arrow_rows, copy_rows, plan_copy
+from spine_postgres.copy import CopyPlan, arrow_rows, copy_rows, int_range_check, plan_copy
 from spine_postgres.errors import PostgresServer, classify_postgres_error, driver_error
 from spine_postgres.options import PostgresOptions
 
@@ -119,9 +119,17 @@ class PostgresAdapter(SqlAlchemyAdapter):
                 for batch in itertools.chain([first], batches)
             )
         # Batches of one schema declare the same wire types: the first batch's serve them all.
-        types, first_rows = arrow_rows(first, plan, self.chunk_size)
-        rest = (row for batch in batches for row in arrow_rows(batch, plan, self.chunk_size)[1])
-        return self._copy(connection, table, plan, itertools.chain(first_rows, rest), types)
+        types, first_rows = arrow_rows(first, plan, self.chunk_size)  # ints range-checked
+        rows = itertools.chain(first_rows, self._arrow_rest(plan, batches, first.num_rows + 1))
+        return self._copy(connection, table, plan, rows, types, ranges_checked=True)
+
+    def _arrow_rest(
+        self, plan: CopyPlan, batches: Iterator[pa.RecordBatch], first_row: int
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of the batches after the first, converted lazily, numbered from first_row."""
+        for batch in batches:
+            yield from arrow_rows(batch, plan, self.chunk_size, first_row=first_row)[1]
+            first_row += batch.num_rows
 
     def _copy_row_chunks(
         self,
@@ -144,13 +152,13 @@ class PostgresAdapter(SqlAlchemyAdapter):
                 for chunk in chunks
             )
         rows: Iterator[tuple[Any, ...]] = itertools.chain.from_iterable(
-            chunk.rows for chunk in chunks
+            _range_checked_chunks(plan, chunks)
         )
         if defaults:
             # COPY skips SQLAlchemy's Python-side defaults (created_at=utc_now): supply them.
             extra = tuple(defaults.values())
             rows = (row + extra for row in rows)
-        return self._copy(connection, table, plan, rows)
+        return self._copy(connection, table, plan, rows, ranges_checked=True)
 
     def _acquire_lock(self, connection: sqlalchemy.Connection, name: str) -> None:
         # Transaction-scoped: released at commit or rollback, never left behind on a pooled
@@ -209,9 +217,17 @@ class PostgresAdapter(SqlAlchemyAdapter):
         plan: CopyPlan,
         rows: Iterable[Sequence[Any]],
         types: Sequence[int] | None = None,
+        *,
+        ranges_checked: bool = False,
     ) -> int:
         try:
-            return copy_rows(_driver_connection(connection), plan, rows, types)
+            return copy_rows(
+                _driver_connection(connection),
+                plan,
+                rows,
+                types,
+                ranges_checked=ranges_checked,
+            )
         except Exception:
             # The table may have changed since its column types were read; read them again.
             with self._copy_plans_lock:
@@ -302,3 +318,15 @@ def _is_connect_failure(exc: BaseException) -> bool:
 def _driver_connection(connection: sqlalchemy.Connection) -> psycopg.Connection[Any]:
     driver_connection: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
     return driver_connection
+
+
+def _range_checked_chunks(plan: CopyPlan, chunks: Iterable[RowChunk]) -> Iterator[list[Any]]:
+    """Each chunk's rows, once their smallint/integer values are known to fit (a chunk at a
+    time, at C speed: psycopg's binary dumpers would wrap an int out of range)."""
+    check = int_range_check(plan)
+    first = 1
+    for chunk in chunks:
+        if check is not None:
+            check(chunk.rows, first)
+        first += len(chunk.rows)
+        yield chunk.rows

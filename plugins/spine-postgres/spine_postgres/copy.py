@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from psycopg import sql
 
-__all__ = ["CopyPlan", "arrow_rows", "copy_rows", "plan_copy"]
+__all__ = ["CopyPlan", "arrow_rows", "copy_rows", "int_range_check", "plan_copy"]
 
-_INT4_OID, _INT8_OID = 23, 20
+_INT2_OID, _INT4_OID, _INT8_OID = 21, 23, 20
+#: The ranges psycopg's binary int2/int4 dumpers do not check: they wrap (2**31 -> -2**31).
+_INT_RANGES = {_INT2_OID: (-(2**15), 2**15 - 1), _INT4_OID: (-(2**31), 2**31 - 1)}
 _DATE_OID = 1082
 _TIMESTAMP_OID, _TIMESTAMPTZ_OID = 1114, 1184
 _TIMESTAMP_OIDS = frozenset({_TIMESTAMP_OID, _TIMESTAMPTZ_OID})
@@ -116,11 +118,15 @@ def copy_rows(
     plan: CopyPlan,
     rows: Iterable[Sequence[Any]],
     types: Sequence[int] | None = None,
+    *,
+    ranges_checked: bool = False,
 ) -> int:
     """Stream ``rows`` (value tuples in ``plan.columns`` order) through one binary COPY.
 
     Runs in the connection's current transaction. ``types`` overrides the declared wire types
-    (see :func:`arrow_rows`). Returns the number of rows written.
+    (see :func:`arrow_rows`). Ints for smallint/integer columns are range-checked (the binary
+    dumpers would wrap them) unless the caller did it (``ranges_checked``, see
+    :func:`int_range_check`). Returns the number of rows written.
 
     Raises:
         SpineError: VALIDATION naming the row, column and type when a value cannot be encoded
@@ -129,10 +135,15 @@ def copy_rows(
     count = 0
     declared = list(plan.type_oids if types is None else types)
     encode = _naive_utc_encoder(declared)
+    ranged = [] if ranges_checked else _ranged(declared)
+    if ranged and not isinstance(rows, list):
+        rows = _range_checked(plan, ranged, rows)
     with connection.cursor() as cursor, cursor.copy(plan.statement) as copy:
         copy.set_types(declared)
         write_row = copy.write_row
         if isinstance(rows, list):
+            if ranged:
+                _check_int_ranges(plan, ranged, rows, first=1)
             # The hot path: no per-row bookkeeping; the failing row is found only on failure.
             try:
                 for row in rows:
@@ -147,6 +158,68 @@ def copy_rows(
             except (TypeError, ValueError, OverflowError) as exc:
                 raise _unencodable(connection, plan, declared, row, count, exc, encode) from exc
     return count
+
+
+def int_range_check(
+    plan: CopyPlan,
+) -> Callable[[Sequence[Sequence[Any]], int], None] | None:
+    """A check of a chunk of rows (and the number of its first row) for ``plan``'s smallint and
+    integer columns, or None when it has none: refuses an int the binary dumper would wrap."""
+    ranged = _ranged(plan.type_oids)
+    if not ranged:
+        return None
+
+    def check(rows: Sequence[Sequence[Any]], first: int) -> None:
+        _check_int_ranges(plan, ranged, rows, first=first)
+
+    return check
+
+
+def _ranged(declared: Sequence[int]) -> list[tuple[int, tuple[int, int]]]:
+    return [(i, _INT_RANGES[oid]) for i, oid in enumerate(declared) if oid in _INT_RANGES]
+
+
+def _check_int_ranges(
+    plan: CopyPlan,
+    ranged: Sequence[tuple[int, tuple[int, int]]],
+    rows: Sequence[Sequence[Any]],
+    *,
+    first: int,
+) -> None:
+    """Refuse an int beyond its smallint/integer column, which the binary dumper would wrap.
+
+    One C-speed min/max per such column; the rows are walked only when one is out of range.
+    """
+    for position, (low, high) in ranged:
+        ints = [value for row in rows if isinstance(value := row[position], int)]
+        if not ints or (low <= min(ints) and max(ints) <= high):
+            continue
+        for number, row in enumerate(rows, start=first):
+            value = row[position]
+            if isinstance(value, int) and not low <= value <= high:
+                raise _out_of_range(plan, position, number, low, high)
+
+
+def _range_checked(
+    plan: CopyPlan, ranged: Sequence[tuple[int, tuple[int, int]]], rows: Iterable[Sequence[Any]]
+) -> Iterator[Sequence[Any]]:
+    """``rows``, each checked as :func:`_check_int_ranges` checks a list."""
+    for number, row in enumerate(rows, start=1):
+        for position, (low, high) in ranged:
+            value = row[position]
+            if isinstance(value, int) and not low <= value <= high:
+                raise _out_of_range(plan, position, number, low, high)
+        yield row
+
+
+def _out_of_range(plan: CopyPlan, position: int, number: int, low: int, high: int) -> SpineError:
+    column, type_name = plan.columns[position], plan.type_names[position]
+    return SpineError(
+        f"bulk insert into {plan.table}: row {number}, column {column}: an int outside "
+        f"{low}..{high} does not fit {type_name}",
+        category=ErrorCategory.VALIDATION,
+        context={"table": plan.table, "row": number, "column": column, "value_type": "int"},
+    )
 
 
 def _naive_utc_encoder(
@@ -175,7 +248,7 @@ def _naive_utc_encoder(
 
 
 def arrow_rows(
-    batch: pa.RecordBatch, plan: CopyPlan, chunk_rows: int
+    batch: pa.RecordBatch, plan: CopyPlan, chunk_rows: int, *, first_row: int = 1
 ) -> tuple[list[int], Iterator[tuple[Any, ...]]]:
     """The types to declare and the rows of ``batch`` as value tuples in ``plan.columns`` order.
 
@@ -187,6 +260,8 @@ def arrow_rows(
     2000-01-01 UTC and its binary ``date`` an int4 of days since then, so those columns are
     shifted in Arrow and sent as int8/int4 (binary COPY applies no cast; the column's own
     receive function reads the bytes). Timestamps without a time zone are taken as UTC.
+    Integer columns for smallint/integer are range-checked here (``first_row`` numbers the
+    batch's first row in errors).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -203,6 +278,14 @@ def arrow_rows(
             days = array.cast(pa.date32()).cast(pa.int32())
             columns[position] = pc.subtract_checked(days, _EPOCH_2000_DAYS)
             types[position] = _INT4_OID
+        elif oid in _INT_RANGES and pa.types.is_integer(array.type) and len(array):
+            low, high = _INT_RANGES[oid]
+            bounds = pc.min_max(array)
+            smallest, largest = bounds["min"].as_py(), bounds["max"].as_py()
+            if smallest is not None and (smallest < low or largest > high):
+                outside = pc.or_(pc.less(array, low), pc.greater(array, high))
+                number = pc.index(outside, True).as_py() + first_row
+                raise _out_of_range(plan, position, number, low, high)
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for offset in range(0, batch.num_rows, chunk_rows):
@@ -241,10 +324,17 @@ def _unencodable(
         except Exception:
             column, value, type_name = name, candidate, column_type
             break
+    # The value's type, never the value: row values can be secrets, and this message goes to
+    # run history and alerts.
     return SpineError(
-        f"bulk insert into {plan.table}: row {number}, column {column}: cannot write "
-        f"{type(value).__name__} value {value!r:.80} as {type_name} ({exc})",
+        f"bulk insert into {plan.table}: row {number}, column {column}: cannot write a "
+        f"value of type {type(value).__name__} as {type_name} ({exc})",
         category=ErrorCategory.VALIDATION,
-        context={"table": plan.table, "row": number, "column": column},
+        context={
+            "table": plan.table,
+            "row": number,
+            "column": column,
+            "value_type": type(value).__name__,
+        },
         cause=exc,
     )

@@ -53,6 +53,9 @@ _QUERY_CANCELED = "57014"
 _KEY_PREFIX, _KEY_VALUES = "Key (", ")=("
 _DATA_EXCEPTION_CLASS = "22"  # its messages quote the value: invalid input syntax for type ..: "x"
 _QUOTED_VALUE = re.compile(r'"(?:[^"]|"")*"')
+# A data exception inside COPY says where in its CONTEXT: ``COPY t, line 2, column v[: "value"]``;
+# only the part before the value is read.
+_COPY_POSITION = re.compile(r"COPY (?P<table>[^,]+), line (?P<row>\d+), column (?P<column>[^:]+)")
 _UNDEFINED_TABLE = "42P01"
 
 
@@ -122,12 +125,16 @@ def classify_postgres_error(
         message = f"PostgreSQL{where}{code}: {primary}"
     if sqlstate == _UNDEFINED_TABLE:
         message = f"{message}; {UPGRADE_HINT}"
-    return SpineError(
-        redact_url(message),
-        category=category,
-        context=_context(error, sqlstate, server),
-        cause=exc,
-    )
+    context = _context(error, sqlstate, server)
+    position = _copy_position(error, sqlstate)
+    if position is not None:
+        # The server's message names the type, not the column: say which row and column.
+        message = (
+            f"{message} (bulk insert into {position['table']}: row {position['row']}, "
+            f"column {position['column']})"
+        )
+        context.update(position)
+    return SpineError(redact_url(message), category=category, context=context, cause=exc)
 
 
 def _from_psycopg(exc: BaseException) -> bool:
@@ -197,6 +204,22 @@ def _primary_message(error: BaseException, sqlstate: str | None) -> str:
     # libpq's connection messages span lines with tab-indented hints; keep one line.
     text = re.sub(r"\s*\n\s*", "; ", text.strip())
     return re.sub(r"[ \t]+", " ", text)
+
+
+def _copy_position(error: BaseException, sqlstate: str | None) -> dict[str, Any] | None:
+    """Table, row (of the COPY, from 1) and column of a data exception raised inside COPY."""
+    if sqlstate is None or not sqlstate.startswith(_DATA_EXCEPTION_CLASS):
+        return None
+    diag = getattr(error, "diag", None)
+    text = getattr(diag, "context", None) if diag is not None else None
+    match = _COPY_POSITION.match(text or "")
+    if match is None:
+        return None
+    return {
+        "table": match["table"],
+        "row": int(match["row"]),
+        "column": match["column"].strip(),
+    }
 
 
 def _key_columns(detail: str | None) -> str | None:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pyarrow as pa
@@ -148,6 +149,27 @@ def test_a_bad_value_deep_in_a_multi_chunk_load_names_its_row_and_loads_nothing(
         with pytest.raises(SpineError, match="row 334, column at") as raised:
             small_chunks.bulk_insert(table, rows)
         assert raised.value.category is ErrorCategory.VALIDATION
+        assert small_chunks.query(f"SELECT count(*) AS n FROM {table}") == [{"n": 0}]
+    finally:
+        small_chunks.close()
+
+
+@pytest.mark.parametrize("as_arrow", [False, True], ids=["dicts", "arrow"])
+def test_an_int_beyond_integer_deep_in_a_load_is_refused_not_wrapped(
+    postgres_url: str, table: str, as_arrow: bool
+) -> None:
+    """psycopg's binary int4 dumper would send 2**31 as -2**31: the load refuses it instead."""
+    small_chunks = PostgresAdapter(postgres_url, chunk_size=100)
+    ids = list(range(350))
+    ids[333] = 2**31 + 12345
+    rows: Any = [{"id": i} for i in ids]
+    if as_arrow:
+        rows = pa.table({"id": pa.array(ids, pa.int64())})
+    try:
+        with pytest.raises(SpineError, match="row 334, column id") as raised:
+            small_chunks.bulk_insert(table, rows)
+        assert raised.value.category is ErrorCategory.VALIDATION
+        assert str(2**31 + 12345) not in raised.value.message  # never the value itself
         assert small_chunks.query(f"SELECT count(*) AS n FROM {table}") == [{"n": 0}]
     finally:
         small_chunks.close()

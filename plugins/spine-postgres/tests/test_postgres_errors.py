@@ -137,6 +137,25 @@ def test_a_unique_key_on_an_expression_names_the_expression_not_the_value(
     assert "example.org" not in error.message.lower()
 
 
+def test_a_bad_value_inside_copy_names_its_table_row_and_column_but_not_the_value(
+    host: Host, connect: Callable[..., psycopg.Connection[Any]]
+) -> None:
+    connection = connect(autocommit=True)
+
+    def copy() -> None:
+        with connection.cursor().copy("COPY err_parent (id, qty, name) FROM STDIN") as stream:
+            stream.write("3\t3\tthree\n4\ttok_live_SECRET\tfour\n")
+
+    error = host.classify(raised_by(copy))
+
+    assert error.category is ErrorCategory.VALIDATION
+    assert "(bulk insert into err_parent: row 2, column qty)" in error.message
+    assert error.context["column"] == "qty"
+    assert error.context["row"] == 2
+    # The server's CONTEXT line ends with the value; only what comes before it is read.
+    assert "tok_live_SECRET" not in f"{error.message} {error.context}"
+
+
 def test_the_adapter_keeps_bound_values_out_of_the_error_and_its_cause(postgres_url: str) -> None:
     from spine_postgres.adapter import PostgresAdapter
 

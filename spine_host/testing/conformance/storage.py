@@ -10,6 +10,10 @@ protocol, on real connections and real threads:
   decimals, aware timestamps, booleans, a bigint 2**40 after small ones), from dicts and from
   Arrow record batches;
 - ``upsert`` updates and inserts; ``lock`` makes a second holder wait;
+- ``bulk_insert`` (dicts and Arrow) and ``upsert`` refuse a value that does not fit its column's
+  declared type (text in an INTEGER, 50 characters in a VARCHAR(10), an int beyond its type) as
+  a VALIDATION error that never quotes the value, and write nothing of the call; values that fit
+  (bounds included) go in;
 - ``iter_pages`` returns every row exactly once in key order (single and composite keys);
 - driver errors come back classified; an unknown table is a clear error.
 """
@@ -44,6 +48,8 @@ _LABELS = [
     "",
 ]
 _ZONE = timezone(timedelta(hours=-5))
+# A row value standing for a secret: no error message may quote it.
+_SECRET = "s3cret-api-token"
 
 
 class StorageAdapterSuite:
@@ -182,6 +188,114 @@ class StorageAdapterSuite:
         assert raised.value.category is ErrorCategory.STORAGE
         assert tables.count(tables.pairs) == 0
 
+    # -- values that do not fit their column ---------------------------------------------------
+
+    def test_bulk_insert_refuses_text_in_an_integer_column(
+        self, adapter: DatabaseAdapter, tables: ScratchTables
+    ) -> None:
+        # The bad row comes after a whole default chunk (10,000 rows): one call, one transaction.
+        rows = [_typed_row(index) for index in range(10_600)]
+        rows[10_500]["whole"] = "abc"
+        error = _refused(lambda: adapter.bulk_insert(tables.typed, rows))
+        _assert_names(error, tables.typed, "whole")
+        assert tables.count(tables.typed) == 0
+
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [
+            pytest.param("whole", _SECRET, id="text-in-integer"),
+            pytest.param("code", _SECRET + "x" * 40, id="50-characters-in-varchar-10"),
+            pytest.param("whole", 1.5, id="fraction-in-integer"),
+            pytest.param("big", 2**63, id="int-beyond-bigint"),
+            pytest.param("happened_at", "2024-03-10T01:30:00+00:00", id="text-in-timestamp"),
+        ],
+    )
+    def test_bulk_insert_refuses_a_value_that_does_not_fit_and_never_quotes_it(
+        self, adapter: DatabaseAdapter, tables: ScratchTables, column: str, value: Any
+    ) -> None:
+        rows = [_typed_row(index) for index in range(3)]
+        rows[1][column] = value
+        error = _refused(lambda: adapter.bulk_insert(tables.typed, rows))
+        _assert_names(error, tables.typed, column)
+        if isinstance(value, str):
+            _assert_withheld(error, value)
+        assert tables.count(tables.typed) == 0
+
+    def test_bulk_insert_refuses_an_int_beyond_integer(
+        self, adapter: DatabaseAdapter, tables: ScratchTables
+    ) -> None:
+        rows = [_typed_row(index) for index in range(3)]
+        rows[2]["whole"] = 2**31
+        error = _refused(lambda: adapter.bulk_insert(tables.typed, rows))
+        _assert_names(error, tables.typed, "whole")
+        assert tables.count(tables.typed) == 0
+
+    @pytest.mark.parametrize(
+        ("column", "array"),
+        [
+            pytest.param("whole", pa.array(["1", _SECRET]), id="text-in-integer"),
+            pytest.param("code", pa.array(["ok", _SECRET + "x" * 40]), id="50-characters"),
+            pytest.param("whole", pa.array([1.0, 1.5]), id="fraction-in-integer"),
+        ],
+    )
+    def test_bulk_insert_of_arrow_refuses_a_column_that_does_not_fit(
+        self, adapter: DatabaseAdapter, tables: ScratchTables, column: str, array: pa.Array
+    ) -> None:
+        columns = {"id": pa.array([1, 2], pa.int64()), column: array}
+        error = _refused(lambda: adapter.bulk_insert(tables.typed, pa.table(columns)))
+        _assert_names(error, tables.typed, column)
+        _assert_withheld(error, _SECRET)
+        assert tables.count(tables.typed) == 0
+
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [
+            pytest.param("whole", "abc", id="text-in-integer"),
+            pytest.param("code", "x" * 50, id="50-characters-in-varchar-10"),
+            pytest.param("whole", 2**31, id="int-beyond-integer"),
+            pytest.param("happened_at", "2024-03-10T01:30:00+00:00", id="text-in-timestamp"),
+            pytest.param("flag", "yes", id="text-in-boolean"),
+        ],
+    )
+    def test_upsert_refuses_a_value_that_does_not_fit(
+        self, adapter: DatabaseAdapter, tables: ScratchTables, column: str, value: Any
+    ) -> None:
+        adapter.upsert(tables.typed, [_typed_row(0)], key=["id"])
+        changed = {**_typed_row(0), "code": "changed"}
+        bad = {**_typed_row(1), column: value}
+        _refused(lambda: adapter.upsert(tables.typed, [changed, bad], key=["id"]))
+        rows = adapter.query(f"SELECT id, code FROM {tables.typed}")
+        assert [(row["id"], row["code"]) for row in rows] == [(0, "code-0")]
+
+    @pytest.mark.parametrize("operation", ["bulk_insert", "upsert"])
+    def test_values_that_fit_their_columns_go_in(
+        self, adapter: DatabaseAdapter, tables: ScratchTables, operation: str
+    ) -> None:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": 1,
+                "whole": -(2**31),
+                "big": -(2**63),
+                "code": "ünïcødé☃日本",  # ten characters, more than ten bytes
+                "flag": True,
+                "happened_at": datetime(2024, 3, 10, 1, 30, tzinfo=_ZONE),
+            },
+            {
+                "id": 2,
+                "whole": 2**31 - 1,
+                "big": 2**63 - 1,
+                "code": "0123456789",
+                "flag": False,
+                "happened_at": datetime(2024, 3, 10, 6, 30, tzinfo=UTC),
+            },
+            {"id": 3, "whole": None, "big": None, "code": None, "flag": None, "happened_at": None},
+        ]
+        if operation == "bulk_insert":
+            assert adapter.bulk_insert(tables.typed, rows) == 3
+        else:
+            assert adapter.upsert(tables.typed, rows, key=["id"]) == 3
+        _assert_same_rows(_read_all(adapter, tables.typed, ["id"]), iter(rows))
+
     # -- upsert, lock, paging ------------------------------------------------------------------
 
     def test_upsert_updates_existing_rows_and_inserts_new_ones(
@@ -275,7 +389,8 @@ class StorageAdapterSuite:
 
 
 class ScratchTables:
-    """Two tables named for one test: ``items`` (every column type) and ``pairs`` (composite key).
+    """Tables named for one test: ``items`` (every column type), ``pairs`` (composite key) and
+    ``typed`` (small declared types: INTEGER, BIGINT, VARCHAR(10), BOOLEAN, a timestamp).
 
     They are created from SQLAlchemy definitions compiled for the adapter's dialect and run
     through ``adapter.execute``, so the suite needs nothing beyond the protocol.
@@ -289,6 +404,7 @@ class ScratchTables:
         self.adapter = adapter
         self.items = f"suite_items_{suffix}"
         self.pairs = f"suite_pairs_{suffix}"
+        self.typed = f"suite_typed_{suffix}"
         metadata = sa.MetaData()
         self._tables = [
             sa.Table(
@@ -310,6 +426,16 @@ class ScratchTables:
                 sa.Column("seq", sa.Integer(), primary_key=True, autoincrement=False),
                 sa.Column("label", sa.String(50)),
             ),
+            sa.Table(
+                self.typed,
+                metadata,
+                sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=False),
+                sa.Column("whole", sa.Integer()),
+                sa.Column("big", sa.BigInteger()),
+                sa.Column("code", sa.String(10)),
+                sa.Column("flag", sa.Boolean()),
+                sa.Column("happened_at", UtcDateTime()),
+            ),
         ]
         dialect = _sqlalchemy_dialect(adapter)
         for table in self._tables:
@@ -325,7 +451,7 @@ class ScratchTables:
         return sorted((row["group_no"], row["seq"]) for row in rows)
 
     def drop(self) -> None:
-        """Drop both tables; a table that is already gone is not an error."""
+        """Drop the tables; a table that is already gone is not an error."""
         for table in reversed(self._tables):
             with contextlib.suppress(SpineError):
                 self.adapter.execute(f"DROP TABLE {table.name}")
@@ -344,6 +470,39 @@ def _rolled_back(adapter: DatabaseAdapter, work: Callable[[], object]) -> None:
     except _Planned:
         return
     raise AssertionError("transaction() swallowed the exception of its block")
+
+
+def _typed_row(index: int) -> dict[str, Any]:
+    """A row of ``typed`` whose every value fits its column."""
+    return {
+        "id": index,
+        "whole": index,
+        "big": 2**40 + index,
+        "code": f"code-{index}"[:10],
+        "flag": index % 2 == 0,
+        "happened_at": datetime(2024, 3, 10, 1, 30, tzinfo=_ZONE) + timedelta(seconds=index),
+    }
+
+
+def _refused(call: Callable[[], object]) -> SpineError:
+    """The VALIDATION error ``call`` raises (any other outcome fails the test)."""
+    with pytest.raises(SpineError) as raised:
+        call()
+    assert raised.value.category is ErrorCategory.VALIDATION, raised.value.message
+    assert raised.value.retryable is False
+    return raised.value
+
+
+def _assert_names(error: SpineError, table: str, column: str) -> None:
+    """The message says which table and which column refused the value."""
+    assert table in error.message, error.message
+    assert column in error.message.replace(table, ""), error.message
+
+
+def _assert_withheld(error: SpineError, value: str) -> None:
+    """Neither the message nor the context quotes the value (row values can be secrets)."""
+    shown = f"{error.message} {error.context}"
+    assert value[:16] not in shown, shown
 
 
 def _sqlalchemy_dialect(adapter: DatabaseAdapter) -> Any:
