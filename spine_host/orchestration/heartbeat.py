@@ -97,12 +97,16 @@ class Heartbeat:
         return self
 
     def stop(self) -> None:
-        """Stop beating and wait for the thread."""
+        """Stop beating; wait a moment for the thread.
+
+        A beat may be waiting for SQLite's write lock (another process holds it): the work is
+        over, so do not wait for that; the beat changes nothing once the work is finished.
+        """
         if self._stop.is_set():
             return
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout=1.0)
         self._alive.__exit__(None, None, None)
 
     def _beat(self) -> None:
