@@ -50,6 +50,7 @@ class AttemptWriter:
         self.lost = False
         #: ``time.monotonic()`` of the last write that found the run still this runner's.
         self.confirmed_at = time.monotonic()
+        self._held = history.held_writer()
         self._started: list[StepAttempt] = []
         self._finished: list[StepAttempt] = []
 
@@ -86,7 +87,7 @@ class AttemptWriter:
         started, finished = self._started, self._finished
         self._started, self._finished = [], []
         try:
-            owned = self.history.record_attempts(started, finished, owner=self.owner)
+            owned = self._held.record_attempts(started, finished, owner=self.owner)
         except BaseException:
             # Keep the batch: the runner's interrupt handling writes it with the attempts' end.
             self._started, self._finished = started + self._started, finished + self._finished
@@ -103,6 +104,10 @@ class AttemptWriter:
         """Take new attempts back out of the queue (their start could not be recorded)."""
         ids = {id(record) for record in records}
         self._started = [record for record in self._started if id(record) not in ids]
+
+    def close(self) -> None:
+        """Give back the connection the writes were made on."""
+        self._held.close()
 
     def drop(self) -> None:
         """Forget what is queued (the run was taken; it is not this runner's to write)."""

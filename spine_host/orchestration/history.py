@@ -20,7 +20,9 @@ Queries use the ``workflow_runs`` indexes: ``(status, started_at)`` for ``status
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.orchestration._attempt_sql import attempt_statements
 from spine_host.orchestration.records import (
     TERMINAL_RUN_STATUSES,
     RunStatus,
@@ -64,6 +67,10 @@ _STEP_KEY = ("run_id", "step_name", "attempt")
 #: Attempt endings the runner decides for a step that may still be running in its thread.
 _LET_GO = frozenset({StepStatus.TIMED_OUT, StepStatus.CRASHED})
 
+# A run's owner and status, for fence checks.
+_RUN_OWNER = sa.select(_runs.c.owner, _runs.c.status).where(
+    _runs.c.run_id == sa.bindparam("run_id")
+)
 # Finds run :run_id only while :owner holds it RUNNING (the ownership check of every batch).
 _OWNED_SELECT = sa.select(_runs.c.run_id).where(
     _runs.c.run_id == sa.bindparam("run_id"),
@@ -179,30 +186,8 @@ class WorkflowHistoryRepository:
         with self.storage.errors_classified(), self.storage.connection() as connection:
             if not connection.execute(_owned_update(run.run_id, owner).values(row)).rowcount:
                 return False
-            running = sa.select(_steps.c.execution_id).where(
-                _steps.c.run_id == run.run_id,
-                _steps.c.status == StepStatus.RUNNING.value,
-                _steps.c.execution_id.is_not(None),
-            )
-            _end_executions(
-                connection,
-                [row[0] for row in connection.execute(running)],
-                StepStatus.CRASHED.value,
-                step_error,
-                run.finished_at or utc_now(),
-            )
-            connection.execute(
-                _steps.update()
-                .where(
-                    _steps.c.run_id == run.run_id,
-                    _steps.c.status == StepStatus.RUNNING.value,
-                )
-                .values(
-                    status=StepStatus.CRASHED.value,
-                    finished_at=run.finished_at or utc_now(),
-                    error=step_error,
-                    error_category=step_error.get("category"),
-                )
+            _crash_running_attempts(
+                connection, run.run_id, step_error, run.finished_at or utc_now()
             )
         return True
 
@@ -240,10 +225,10 @@ class WorkflowHistoryRepository:
         Runs inside the step's committing transaction; on PostgreSQL it share-locks the run row,
         so a reaper's UPDATE waits for the commit instead of racing it.
         """
-        statement = sa.select(_runs.c.owner, _runs.c.status).where(_runs.c.run_id == run_id)
 
         def check(connection: sa.Connection) -> str | None:
-            row = connection.execute(share_locked(statement, connection.dialect)).first()
+            statement = share_locked(_RUN_OWNER, connection.dialect)
+            row = connection.execute(statement, {"run_id": run_id}).first()
             if row is None:
                 return f"run {run_id} does not exist"
             if row.status != RunStatus.RUNNING.value:
@@ -305,31 +290,7 @@ class WorkflowHistoryRepository:
                     )
                 ).rowcount
                 if claimed:
-                    running = sa.select(_steps.c.execution_id).where(
-                        _steps.c.run_id == run.run_id,
-                        _steps.c.status == StepStatus.RUNNING.value,
-                        _steps.c.execution_id.is_not(None),
-                    )
-                    _end_executions(
-                        connection,
-                        [row[0] for row in connection.execute(running)],
-                        "CRASHED",
-                        error,
-                        now,
-                    )
-                    connection.execute(
-                        _steps.update()
-                        .where(
-                            _steps.c.run_id == run.run_id,
-                            _steps.c.status == StepStatus.RUNNING.value,
-                        )
-                        .values(
-                            status=StepStatus.CRASHED.value,
-                            finished_at=now,
-                            error=error,
-                            error_category=error.get("category"),
-                        )
-                    )
+                    _crash_running_attempts(connection, run.run_id, error, now)
             if claimed:
                 crashed.append(self.require_run(run.run_id))
         return crashed
@@ -347,41 +308,17 @@ class WorkflowHistoryRepository:
 
         The same transaction first checks that the run is still ``owner``'s RUNNING run,
         reading its row share-locked (FOR SHARE on PostgreSQL; SQLite's writer holds the whole
-        database), so a concurrent reaper or resume waits for this batch or this batch sees it. When
+        database), so a concurrent reaper or resume waits for this batch or this batch sees it.
+        When
         the run was taken (reaped, then perhaps resumed by another runner) nothing is written
         and False is returned: the caller must stop, its attempts belong to nobody now.
         """
-        started_keys = {_key(attempt) for attempt in started}
-        finished_keys = {_key(attempt) for attempt in finished}
-        inserts = [a.to_row() for a in started if _key(a) not in finished_keys]
-        inserts += [a.to_row() for a in finished if _key(a) in started_keys]
-        updates = [_update_parameters(a) for a in finished if _key(a) not in started_keys]
-        if not inserts and not updates:
-            return True
-        run_ids = {attempt.run_id for attempt in (*started, *finished)}
         with self.storage.errors_classified(), self.storage.connection() as connection:
-            for run_id in sorted(run_ids):
-                # Read, share-locked: a reaper's UPDATE of the row waits for this commit. (An
-                # UPDATE of heartbeat_at here would also rewrite its index on every batch.)
-                claim = share_locked(_OWNED_SELECT, connection.dialect)
-                if connection.execute(claim, {"run_id": run_id, "owner": owner}).first() is None:
-                    return False
-            if inserts:
-                connection.execute(_steps.insert(), inserts)
-            if updates:
-                connection.execute(_UPDATE_ATTEMPT, updates)
-            for attempt in finished:
-                # An attempt the runner let go (timed out, crashed) cannot end its execution
-                # itself (it is fenced): the runner ends it, in the same transaction.
-                if attempt.execution_id is not None and attempt.status in _LET_GO:
-                    _end_executions(
-                        connection,
-                        [attempt.execution_id],
-                        attempt.status.value,
-                        attempt.error,
-                        attempt.finished_at or utc_now(),
-                    )
-        return True
+            return _write_attempts(connection, started, finished, owner)
+
+    def held_writer(self) -> HeldHistoryWriter:
+        """A writer of attempts that keeps one connection for a run's writes (see its doc)."""
+        return HeldHistoryWriter(self)
 
 
 @functools.cache
@@ -416,6 +353,133 @@ def _owned_update(run_id: str, owner: str) -> sa.Update:
         _runs.c.run_id == run_id,
         _runs.c.owner == owner,
         _runs.c.status == RunStatus.RUNNING.value,
+    )
+
+
+def _write_attempts(
+    connection: sa.Connection,
+    started: Sequence[StepAttempt],
+    finished: Sequence[StepAttempt],
+    owner: str,
+) -> bool:
+    """:meth:`WorkflowHistoryRepository.record_attempts` inside the caller's transaction."""
+    started_keys = {_key(attempt) for attempt in started}
+    finished_keys = {_key(attempt) for attempt in finished}
+    new = [a for a in started if _key(a) not in finished_keys]
+    new += [a for a in finished if _key(a) in started_keys]
+    ended = [a for a in finished if _key(a) not in started_keys]
+    if not new and not ended:
+        return True
+    run_ids = sorted({attempt.run_id for attempt in (*started, *finished)})
+    fast = attempt_statements(connection.dialect)
+    if fast is not None:  # SQLite, PostgreSQL: the same SQL on the driver's cursor
+        cursor = connection.connection.cursor()
+        try:
+            if not all(fast.is_owned(cursor, run_id, owner) for run_id in run_ids):
+                return False
+            if new:
+                fast.insert_attempts(cursor, new)
+            if ended:
+                fast.update_attempts(cursor, ended)
+        finally:
+            cursor.close()
+    else:
+        for run_id in run_ids:
+            # Read, share-locked: a reaper's UPDATE of the row waits for this commit.
+            # (Updating heartbeat_at here would rewrite its index on every batch.)
+            claim = share_locked(_OWNED_SELECT, connection.dialect)
+            if connection.execute(claim, {"run_id": run_id, "owner": owner}).first() is None:
+                return False
+        if new:
+            connection.execute(_steps.insert(), [a.to_row() for a in new])
+        if ended:
+            connection.execute(_UPDATE_ATTEMPT, [_update_parameters(a) for a in ended])
+    for attempt in finished:
+        # An attempt the runner let go (timed out, crashed) cannot end its execution itself
+        # (it is fenced): the runner ends it, in the same transaction.
+        if attempt.execution_id is not None and attempt.status in _LET_GO:
+            _end_executions(
+                connection,
+                [attempt.execution_id],
+                attempt.status.value,
+                attempt.error,
+                attempt.finished_at or utc_now(),
+            )
+    return True
+
+
+#: Seconds a :class:`HeldHistoryWriter` keeps an idle connection before giving it back.
+HELD_IDLE_SECONDS = 5.0
+
+
+class HeldHistoryWriter:
+    """Writes one run's attempt batches on one connection it keeps until :meth:`close`.
+
+    With write-ahead, a chain of steps writes one transaction per step; checking a connection
+    out of the pool for each (and, on PostgreSQL, pinging it first) cost as much as the write.
+    The runner's loop is the only user (one thread); a failed write drops the connection and
+    the next one starts afresh, and one left idle for :data:`HELD_IDLE_SECONDS` (a long step)
+    goes back to the pool, whose pre-ping replaces it if the server dropped it meanwhile.
+    ``sqlite://`` (in memory) keeps the shared path: its single connection is taken in turns by
+    every thread.
+    """
+
+    def __init__(self, history: WorkflowHistoryRepository) -> None:
+        self.history = history
+        self.storage = history.storage
+        self._connection: sa.Connection | None = None
+        self._used_at = 0.0
+        self._shared = bool(getattr(self.storage, "in_memory", False))
+
+    def record_attempts(
+        self, started: Sequence[StepAttempt], finished: Sequence[StepAttempt], *, owner: str
+    ) -> bool:
+        """:meth:`WorkflowHistoryRepository.record_attempts` on the kept connection."""
+        if self._shared:
+            return self.history.record_attempts(started, finished, owner=owner)
+        with self.storage.errors_classified():
+            now = time.monotonic()
+            if self._connection is not None and now - self._used_at > HELD_IDLE_SECONDS:
+                self.close()
+            if self._connection is None:
+                self._connection = self.storage.engine.connect()
+            self._used_at = now
+            connection = self._connection
+            try:
+                with connection.begin():  # BEGIN IMMEDIATE on SQLite (the adapter's hook)
+                    return _write_attempts(connection, started, finished, owner)
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        """Give the connection back."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
+def _crash_running_attempts(
+    connection: sa.Connection, run_id: str, error: dict[str, Any], at: datetime
+) -> None:
+    """End the RUNNING attempts of run ``run_id`` CRASHED with ``error``, their executions too."""
+    running = sa.select(_steps.c.execution_id).where(
+        _steps.c.run_id == run_id,
+        _steps.c.status == StepStatus.RUNNING.value,
+        _steps.c.execution_id.is_not(None),
+    )
+    executions = [row[0] for row in connection.execute(running)]
+    _end_executions(connection, executions, StepStatus.CRASHED.value, error, at)
+    connection.execute(
+        _steps.update()
+        .where(_steps.c.run_id == run_id, _steps.c.status == StepStatus.RUNNING.value)
+        .values(
+            status=StepStatus.CRASHED.value,
+            finished_at=at,
+            error=error,
+            error_category=error.get("category"),
+        )
     )
 
 

@@ -272,6 +272,8 @@ class WorkflowRunner:
         finally:
             heartbeat.stop()
             executor.shutdown(wait=False)
+            if loop is not None:
+                loop.writer.close()
         if outcome.lost or not self._finish(workflow, run, owner, outcome):
             log.warning(
                 "run %s was taken from this runner (reaped?); it stopped and kept the record "

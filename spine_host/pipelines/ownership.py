@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 OPEN_STATUSES = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 
 _executions = schema.executions
+# An execution's status and owner, for fence checks.
+_EXECUTION_OWNER = sa.select(_executions.c.status, _executions.c.owner).where(
+    _executions.c.execution_id == sa.bindparam("execution_id")
+)
 
 
 class ExecutionOwnership:
@@ -140,12 +144,10 @@ class ExecutionOwnership:
         Runs inside the committing transaction; on PostgreSQL it share-locks the row, so a
         reaper's UPDATE waits for this commit instead of racing it.
         """
-        statement = sa.select(_executions.c.status, _executions.c.owner).where(
-            _executions.c.execution_id == execution_id
-        )
 
         def check(connection: sa.Connection) -> str | None:
-            row = connection.execute(share_locked(statement, connection.dialect)).first()
+            statement = share_locked(_EXECUTION_OWNER, connection.dialect)
+            row = connection.execute(statement, {"execution_id": execution_id}).first()
             if row is None:
                 return None  # not inserted yet, or inserted by this very transaction's caller
             if row.owner != owner:
@@ -200,29 +202,15 @@ class ExecutionOwnership:
         return current is None or current.status.terminal
 
     def _open_in_partition(self, pipeline: str, partition: str) -> list[Execution]:
-        statement = sa.select(_executions.c.execution_id).where(
+        return self.repository.matching(
             _executions.c.pipeline == pipeline,
             _executions.c.partition_key == partition,
             _executions.c.status.in_(OPEN_STATUSES),
         )
-        found = []
-        for row in self.storage.query(statement):
-            execution = self.repository.get(row["execution_id"])
-            if execution is not None:
-                found.append(execution)
-        return found
 
     def open_executions(self) -> list[Execution]:
         """Every PENDING or RUNNING execution."""
-        statement = sa.select(_executions.c.execution_id).where(
-            _executions.c.status.in_(OPEN_STATUSES)
-        )
-        found = []
-        for row in self.storage.query(statement):
-            execution = self.repository.get(row["execution_id"])
-            if execution is not None:
-                found.append(execution)
-        return found
+        return self.repository.matching(_executions.c.status.in_(OPEN_STATUSES))
 
 
 def reap_executions(host: Host, stale_after: float) -> list[Execution]:

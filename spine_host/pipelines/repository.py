@@ -156,6 +156,10 @@ class ExecutionRepository:
             for row in self.storage.query(statement)
         ]
 
+    def matching(self, *conditions: sa.ColumnElement[bool]) -> list[Execution]:
+        """Executions whose row meets every one of ``conditions``, oldest first."""
+        return self._many(sa.and_(*conditions))
+
     def _one(self, condition: sa.ColumnElement[bool]) -> Execution | None:
         rows = self.storage.query(sa.select(_executions).where(condition))
         return _execution(rows[0]) if rows else None
