@@ -69,7 +69,7 @@ def list_command(
             run.status.value,
             format_time(run.started_at),
             _duration(run),
-            f"{run.steps_completed}/{run.steps_total}",
+            _steps_done(run),
             run.error_category,
         )
         for run in runs
@@ -201,6 +201,12 @@ def _step_order(state: CliState, workflow: str) -> list[str] | None:
         return None
     found = registry.get(workflow)
     return list(found.order) if isinstance(found, Workflow) else None
+
+
+def _steps_done(run: WorkflowRun) -> str:
+    """``3/3``, or ``0/3, 3 skipped`` when work was skipped (already done, or not needed)."""
+    done = f"{run.steps_completed}/{run.steps_total}"
+    return f"{done}, {run.steps_skipped} skipped" if run.steps_skipped else done
 
 
 def _duration(run: WorkflowRun) -> str | None:
