@@ -123,6 +123,14 @@ class Cli:
         )
 
 
+def closed_gate(tmp_path: Path) -> Path:
+    """A folder whose ``sleep`` file holds a gated ``records.load`` until it is removed."""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "sleep").touch()
+    return gate
+
+
 def kill(process: subprocess.Popen[str]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
@@ -202,9 +210,7 @@ def test_a_killed_pipeline_run_is_reaped_and_its_idempotency_key_runs_again(
 ) -> None:
     cli = Cli(storage_url, tmp_path)
     partition, key = week(), f"key-{uuid.uuid4().hex}"
-    gate = tmp_path / "gate"
-    gate.mkdir()
-    (gate / "sleep").touch()
+    gate = closed_gate(tmp_path)
     command = ["pipelines", "run", "records.load", "-p", f"week={partition}"]
     killed = cli.start(*command, "-p", f"gate={gate}", "--idempotency-key", key)
     try:
@@ -252,9 +258,7 @@ def test_a_key_running_elsewhere_is_reported_and_exits_non_zero(
 ) -> None:
     cli = Cli(storage_url, tmp_path)
     partition, key = week(), f"key-{uuid.uuid4().hex}"
-    gate = tmp_path / "gate"
-    gate.mkdir()
-    (gate / "sleep").touch()
+    gate = closed_gate(tmp_path)
     command = ["pipelines", "run", "records.load", "-p", f"week={partition}", "-p", f"gate={gate}"]
     first = cli.start(*command, "--idempotency-key", key)
     try:
