@@ -75,6 +75,9 @@ if TYPE_CHECKING:
 
 __all__ = ["RunLoop", "RunOutcome"]
 
+#: Seconds before trying again to record starts that met SQLite's write lock.
+_LOCK_RETRY = 0.1
+
 log = logging.getLogger(__name__)
 
 
@@ -150,7 +153,10 @@ class RunLoop:
             if self._taken():
                 return self._give_up()
             waiting_retry = self.plan.waiting_for_retry
-            if not self.live and not waiting_retry:
+            # Ready steps left over mean their start could not be written yet (SQLite's write
+            # lock is held elsewhere): keep going until it can, never end with them undecided.
+            held_back = self.plan.has_ready
+            if not self.live and not waiting_retry and not held_back:
                 break
             now = time.monotonic()
             if run_deadline is not None and now >= run_deadline:
@@ -163,6 +169,8 @@ class RunLoop:
             wake += self.live.deadlines()
             if waiting_retry:
                 wake.append(self.plan.next_retry_due())
+            if held_back:
+                wake.append(now + _LOCK_RETRY)
             timeout = max(0.0, min(wake) - now) if wake else None
             if self.writer.pending:
                 due = self.writer.next_due(now)
@@ -173,7 +181,7 @@ class RunLoop:
             if self.live:
                 for live, outcome in self.live.wait(timeout):
                     self._attempt_ended(live, outcome)
-            else:  # only a retry is due later: record what we have, then wait for it
+            else:  # a retry is due later, or a start waits for the lock: record, then wait
                 self._write()
                 time.sleep(timeout or 0.0)
             self._expire_attempts()
@@ -230,12 +238,20 @@ class RunLoop:
         records = [self.ledger.new_attempt(step, self.plan.params(step)) for step, _ in starting]
         for record in records:
             self.ledger.started(record)
-        if not self._write(confirm=True) or self.writer.lost:
-            # Not recorded: they must not run. Put them back to start on a later turn.
-            self.writer.discard(records)
-            self.ledger.withdraw(records)
-            for step, tries in starting:
-                self.plan.put_back(step, tries)
+        try:
+            recorded = self._write(confirm=True) and not self.writer.lost
+        except BaseException:
+            recorded = False
+            raise
+        finally:
+            if not recorded:
+                # Not recorded: they must not run (nor be reported as crashed: they never
+                # started). Put them back to start on a later turn.
+                self.writer.discard(records)
+                self.ledger.withdraw(records)
+                for step, tries in starting:
+                    self.plan.put_back(step, tries)
+        if not recorded:
             return
         for (step, tries), record in zip(starting, records, strict=True):
             self._start(step, tries, record)

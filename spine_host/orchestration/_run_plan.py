@@ -225,6 +225,12 @@ class RunPlan:
         """The status of a run that ran to its end: FAILED, PARTIAL or COMPLETED."""
         if self.stop_error is not None:
             return RunStatus.FAILED
+        undecided = [name for name in self.steps if name not in self.done]
+        if undecided:  # never COMPLETED with a step that did not run (the loop must not get here)
+            self.first_error = self.first_error or SpineError(
+                f"step(s) {', '.join(undecided)} never ran", category=ErrorCategory.INTERNAL
+            )
+            return RunStatus.FAILED
         if any(kept.status.failed for kept in self.done.values()):
             return RunStatus.PARTIAL
         return RunStatus.COMPLETED

@@ -64,6 +64,8 @@ _steps = schema.workflow_steps
 _TERMINAL = sorted(status.value for status in TERMINAL_RUN_STATUSES)
 _REOPENABLE = sorted(REOPENABLE_RUN_STATUSES)
 _STEP_KEY = ("run_id", "step_name", "attempt")
+#: How often the reaper tries to crash one run when the database aborts it (a deadlock).
+_REAP_TRIES = 3
 #: Attempt endings the runner decides for a step that may still be running in its thread.
 _LET_GO = frozenset({StepStatus.TIMED_OUT, StepStatus.CRASHED})
 
@@ -270,30 +272,45 @@ class WorkflowHistoryRepository:
         """
         crashed: list[WorkflowRun] = []
         for run in runs:
-            now = utc_now()
-            condition = [
-                _runs.c.run_id == run.run_id,
-                _runs.c.status == RunStatus.RUNNING.value,
-                _runs.c.owner == run.owner if run.owner is not None else _runs.c.owner.is_(None),
-            ]
-            if run.heartbeat_at is not None:
-                condition.append(_runs.c.heartbeat_at <= run.heartbeat_at)
-            with self.storage.errors_classified(), self.storage.connection() as connection:
-                claimed = connection.execute(
-                    _runs.update()
-                    .where(*condition)
-                    .values(
-                        status=RunStatus.CRASHED.value,
-                        finished_at=now,
-                        error=error,
-                        error_category=error.get("category"),
-                    )
-                ).rowcount
-                if claimed:
-                    _crash_running_attempts(connection, run.run_id, error, now)
-            if claimed:
+            if self._crash_one(run, error):
                 crashed.append(self.require_run(run.run_id))
         return crashed
+
+    def _crash_one(self, run: WorkflowRun, error: dict[str, Any]) -> bool:
+        """Crash ``run`` (still as read) with its running attempts; whether this call did.
+
+        A step committing at the same moment locks its execution row, then share-locks the
+        run row; this locks the run row, then the execution row: PostgreSQL may resolve the
+        crossing by aborting this transaction (a deadlock, TRANSIENT), so it is tried again.
+        """
+        condition = [
+            _runs.c.run_id == run.run_id,
+            _runs.c.status == RunStatus.RUNNING.value,
+            _runs.c.owner == run.owner if run.owner is not None else _runs.c.owner.is_(None),
+        ]
+        if run.heartbeat_at is not None:
+            condition.append(_runs.c.heartbeat_at <= run.heartbeat_at)
+        for attempt in range(1, _REAP_TRIES + 1):
+            now = utc_now()
+            try:
+                with self.storage.errors_classified(), self.storage.connection() as connection:
+                    claimed = connection.execute(
+                        _runs.update()
+                        .where(*condition)
+                        .values(
+                            status=RunStatus.CRASHED.value,
+                            finished_at=now,
+                            error=error,
+                            error_category=error.get("category"),
+                        )
+                    ).rowcount
+                    if claimed:
+                        _crash_running_attempts(connection, run.run_id, error, now)
+                return bool(claimed)
+            except SpineError as exc:
+                if exc.category is not ErrorCategory.TRANSIENT or attempt == _REAP_TRIES:
+                    raise
+        return False
 
     # -- steps ---------------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache
 
 __all__ = ["Liveness", "abandoned", "new_owner", "owner_alive", "owner_liveness"]
 
@@ -72,18 +71,31 @@ def owner_liveness(owner: str | None) -> Liveness:
     parts = owner.split(":")
     if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return Liveness.UNKNOWN
-    pid, identity = int(parts[1]), parts[3]
+    pid, (namespace, _, started) = int(parts[1]), parts[3].partition("-")
     if pid == os.getpid():
         # This process: its owners are alive exactly while registered; an unregistered one
         # (a runner that stopped, or a test standing in for a frozen one) is left to the
         # heartbeat, as another host's would be.
         return Liveness.UNKNOWN
-    if identity.split("-")[0] != _identity(os.getpid()).split("-")[0]:
-        return Liveness.UNKNOWN  # another pid namespace (container) that shares the host name
-    current = _identity(pid)
-    if not current:
-        return Liveness.DEAD if _proc_readable() else Liveness.UNKNOWN
-    return Liveness.ALIVE if current == identity else Liveness.DEAD
+    own = _identity(os.getpid())
+    if not own or namespace != own.partition("-")[0]:
+        return Liveness.UNKNOWN  # no /proc, or another pid namespace (a container) on this host
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return Liveness.DEAD
+    except PermissionError:
+        pass  # it exists, run by another user
+    except OSError:
+        return Liveness.UNKNOWN
+    state = _stat(pid)
+    if state is None:
+        # It exists but /proc hides it (hidepid): it may be the owner; never reap what may live.
+        return Liveness.ALIVE
+    status, start = state
+    if status in ("Z", "X") or start != started:
+        return Liveness.DEAD  # finished, or the pid now belongs to a later process
+    return Liveness.ALIVE
 
 
 def abandoned(
@@ -111,17 +123,27 @@ def _identity(pid: int) -> str:
     """``<pid namespace inode>-<start time in ticks>`` of process ``pid``; '' if unreadable."""
     try:
         namespace = os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+    state = _stat(pid)
+    if state is None:
+        return ""
+    inode = namespace.partition("[")[2].rstrip("]")
+    return f"{inode}-{state[1]}"
+
+
+def _stat(pid: int) -> tuple[str, str] | None:
+    """The state letter and start time (ticks since boot) of ``pid``, from ``/proc/PID/stat``.
+
+    Readable for every user's processes (unlike ``/proc/PID/ns``), unless ``/proc`` is mounted
+    with ``hidepid``; None when it cannot be read.
+    """
+    try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
-    # Field 22 of /proc/PID/stat is the start time; fields[0] here is field 3.
-    if len(fields) < 20 or fields[0] in ("Z", "X"):  # a zombie has finished: it is dead
-        return ""
-    inode = namespace.partition("[")[2].rstrip("]")
-    return f"{inode}-{fields[19]}"
-
-
-@cache
-def _proc_readable() -> bool:
-    return bool(_identity(os.getpid()))
+        return None
+    # After the command name, fields[0] is field 3 (state) and fields[19] field 22 (starttime).
+    if len(fields) < 20:
+        return None
+    return fields[0], fields[19]

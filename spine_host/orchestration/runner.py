@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -289,7 +289,7 @@ class WorkflowRunner:
     ) -> bool:
         """Write the run's terminal state; False when it is no longer ``owner``'s to write."""
         self._conclude(workflow, run, outcome)
-        return self.history.finish_run(run, owner=owner)
+        return _while_locked(run.run_id, lambda: self.history.finish_run(run, owner=owner))
 
     def _conclude(self, workflow: Workflow, run: WorkflowRun, outcome: RunOutcome) -> None:
         """Fill the run's terminal fields from its attempts."""
@@ -340,7 +340,11 @@ class WorkflowRunner:
         run.error = error.to_dict()
         run.error_category = error.category.value
         try:
-            if self.history.abandon_run(run, owner=owner, step_error=step_error.to_dict()):
+            abandoned = _while_locked(
+                run.run_id,
+                lambda: self.history.abandon_run(run, owner=owner, step_error=step_error.to_dict()),
+            )
+            if abandoned:
                 self.host.notify("spine_run_finished", run=run)
         except SpineError:
             log.exception("could not record the failure of run %s", run.run_id)
@@ -409,6 +413,21 @@ class WorkflowRunner:
             self._reaped = True
             self.reap()
             self.reap_executions()
+
+
+def _while_locked(run_id: str, write: Callable[[], bool]) -> bool:
+    """Run ``write`` until it is not refused for SQLite's write lock (held by someone else).
+
+    The run's last writes must get through: a run that did its work and then failed to say so
+    would stay RUNNING while its process lives (on SQLite a live process is never reaped).
+    """
+    while True:
+        try:
+            return write()
+        except SpineError as exc:
+            if not exc.context.get("database_locked"):
+                raise
+            log.warning("run %s: waiting for the database write lock to record its end", run_id)
 
 
 def _total(attempts: list[StepAttempt], field: str) -> int | None:

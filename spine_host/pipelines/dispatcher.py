@@ -32,12 +32,17 @@ from spine_host.orchestration.heartbeat import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_STALE_AFTER,
     Heartbeat,
+    stale_after_problem,
 )
 from spine_host.orchestration.liveness import new_owner
 from spine_host.pipelines.context import ExecutionContext
 from spine_host.pipelines.execution import EventType, Execution, ExecutionStatus
 from spine_host.pipelines.manifest import WorkManifest
-from spine_host.pipelines.ownership import ExecutionOwnership, running_elsewhere
+from spine_host.pipelines.ownership import (
+    ExecutionOwnership,
+    running_elsewhere,
+    update_if_owned,
+)
 from spine_host.pipelines.params import params_to_json, structure_params
 from spine_host.pipelines.registration import partition_key, pipeline_attributes
 from spine_host.pipelines.repository import ExecutionRepository
@@ -82,6 +87,9 @@ class Dispatcher:
         stale_after: float = DEFAULT_STALE_AFTER,
         partition_wait: float = DEFAULT_PARTITION_WAIT,
     ) -> None:
+        problem = stale_after_problem(stale_after, heartbeat_interval)
+        if problem is not None:
+            raise SpineError(f"stale_after: {problem}", category=ErrorCategory.CONFIG)
         self.host = host
         self.clock = clock
         self.sleep = sleep
@@ -163,7 +171,7 @@ class Dispatcher:
             created_at=created,
         )
         try:
-            self._claim(ownership, execution, partition_wait)
+            execution = self._claim(ownership, execution, partition_wait)
         except SpineError:
             # Another caller inserted the same idempotency key between our check and our insert:
             # the unique index decided, and theirs is the execution.
@@ -228,21 +236,39 @@ class Dispatcher:
 
     def _claim(
         self, ownership: ExecutionOwnership, execution: Execution, wait: float | None
-    ) -> None:
-        """Insert ``execution``, waiting up to ``wait`` seconds for its partition to be free."""
+    ) -> Execution:
+        """Insert ``execution``, waiting up to ``wait`` seconds for its partition to be free.
+
+        Returns it as inserted (its creation time and first heartbeat are those of the claim
+        that succeeded, so a long wait does not insert a row that already looks stale). On
+        SQLite a running load may hold the database's write lock for the whole wait: that
+        counts as the partition being busy, not as a failure.
+        """
         wait = self.partition_wait if wait is None else wait
         deadline = time.monotonic() + wait
-        row = _created_row(execution)
+        what = f"partition {execution.partition_key!r} of pipeline {execution.pipeline!r}"
         while True:
-            holder = ownership.claim(row, at=execution.created_at or self.clock())
+            now = self.clock()
+            claimed = attrs.evolve(execution, created_at=now, heartbeat_at=now)
+            try:
+                holder = ownership.claim(_created_row(claimed), at=now)
+            except SpineError as exc:
+                if not exc.context.get("database_locked"):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise SpineError(
+                        f"{what}: waited {wait:g}s, and another writer kept the database "
+                        "locked all along (a load still running?); run again once it finished",
+                        category=ErrorCategory.DEPENDENCY,
+                        retryable=True,
+                        cause=exc,
+                    ) from exc
+                continue
             if holder is None:
-                return
+                return claimed
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise running_elsewhere(
-                    holder,
-                    f"partition {execution.partition_key!r} of pipeline {execution.pipeline!r}",
-                )
+                raise running_elsewhere(holder, what)
             time.sleep(min(_PARTITION_POLL, remaining))
 
 
@@ -293,8 +319,7 @@ class _Run:
         )
         result = {"skipped": True, "reason": reason}
         with self.repository.storage.transaction():
-            self.repository.update(
-                self.execution.execution_id,
+            self._update(
                 status=ExecutionStatus.SKIPPED.value,
                 finished_at=now,
                 result_data=result,
@@ -308,9 +333,7 @@ class _Run:
 
     def execute(self, policy: RetryPolicy) -> Execution:
         started = self.clock()
-        self.repository.update(
-            self.execution.execution_id, status=ExecutionStatus.RUNNING.value, started_at=started
-        )
+        self._update(status=ExecutionStatus.RUNNING.value, started_at=started)
         self.execution = attrs.evolve(
             self.execution, status=ExecutionStatus.RUNNING, started_at=started
         )
@@ -333,6 +356,12 @@ class _Run:
             raise
         self.host.notify("spine_run_finished", run=finished)
         return finished
+
+    def _update(self, **values: Any) -> None:
+        """Change this execution's row while it is still open under its owner (else fenced)."""
+        update_if_owned(
+            self.repository.storage, self.execution.execution_id, self.execution.owner, **values
+        )
 
     def _attempt(self) -> Any:
         self.attempt += 1
@@ -377,8 +406,7 @@ class _Run:
             )
         now = self.clock()
         with self.repository.storage.transaction():
-            self.repository.update(
-                execution.execution_id,
+            self._update(
                 status=ExecutionStatus.COMPLETED.value,
                 finished_at=now,
                 attempts=self.attempt,
@@ -393,8 +421,7 @@ class _Run:
         now = self.clock()
         attempts = self.attempt
         with self.repository.storage.transaction():
-            self.repository.update(
-                self.execution.execution_id,
+            self._update(
                 status=ExecutionStatus.FAILED.value,
                 finished_at=now,
                 attempts=attempts,

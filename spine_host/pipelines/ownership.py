@@ -28,14 +28,20 @@ from spine_host.orchestration.liveness import abandoned
 from spine_host.pipelines.execution import EventType, Execution, ExecutionStatus
 from spine_host.pipelines.repository import ExecutionRepository
 from spine_host.storage import schema
-from spine_host.storage.fencing import share_locked
+from spine_host.storage.fencing import FencedError, share_locked
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
     from spine_host.host import Host
     from spine_host.storage.adapter import DatabaseAdapter
 
-__all__ = ["OPEN_STATUSES", "ExecutionOwnership", "reap_executions", "running_elsewhere"]
+__all__ = [
+    "OPEN_STATUSES",
+    "ExecutionOwnership",
+    "reap_executions",
+    "running_elsewhere",
+    "update_if_owned",
+]
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +217,29 @@ class ExecutionOwnership:
     def open_executions(self) -> list[Execution]:
         """Every PENDING or RUNNING execution."""
         return self.repository.matching(_executions.c.status.in_(OPEN_STATUSES))
+
+
+def update_if_owned(
+    storage: DatabaseAdapter, execution_id: str, owner: str | None, **values: Any
+) -> None:
+    """Change the open execution's row only while ``owner`` still holds it.
+
+    The status updates of a running execution are conditional in their own WHERE clause: a
+    fence check later in the same transaction would read the row as this UPDATE left it, not
+    as the reaper did. Raises :class:`~spine_host.storage.fencing.FencedError` when the row
+    was reaped or taken over meanwhile (nothing is changed then).
+    """
+    condition = [
+        _executions.c.execution_id == execution_id,
+        _executions.c.status.in_(OPEN_STATUSES),
+    ]
+    if owner is not None:
+        condition.append(_executions.c.owner == owner)
+    if not storage.execute(sa.update(_executions).where(*condition).values(**values)):
+        raise FencedError(
+            f"execution {execution_id}",
+            "it was reaped or taken over: it is no longer open under this owner",
+        )
 
 
 def reap_executions(host: Host, stale_after: float) -> list[Execution]:

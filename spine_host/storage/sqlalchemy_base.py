@@ -25,6 +25,7 @@ from spine_host.errors import ConfigError, ErrorCategory, SpineError
 from spine_host.redaction import redact_url
 from spine_host.storage import schema
 from spine_host.storage.bulk import RowChunk, arrow_row_slices, chunk_rows
+from spine_host.storage.fencing import active_fences
 from spine_host.storage.keyset import KeysetPaging
 from spine_host.storage.statements import (
     lock_holder,
@@ -144,7 +145,10 @@ class SqlAlchemyAdapter(TransactionScope, KeysetPaging):
         A Core ``select()`` on a :mod:`~spine_host.storage.schema` table returns typed values
         (aware datetimes, parsed JSON); a string returns what the driver gives.
         """
-        with self.errors_classified(), self._transaction(write=False) as connection:
+        # Under a fence (a workflow step, a pipeline run), a statement that may write goes
+        # through a write transaction, whose commit the fence guards.
+        write = bool(active_fences()) and not _reads_only(statement)
+        with self.errors_classified(), self._transaction(write=write) as connection:
             result = connection.execute(_executable(statement), dict(params or {}))
             # zip over plain rows: building each dict through RowMapping costs several times more.
             keys = tuple(result.keys())
@@ -410,6 +414,25 @@ class SqlAlchemyAdapter(TransactionScope, KeysetPaging):
 
 def _chunk_columns(chunk: RowChunk | pa.RecordBatch) -> list[str]:
     return chunk.columns if isinstance(chunk, RowChunk) else list(chunk.schema.names)
+
+
+_READ_VERBS = ("select", "pragma", "explain", "values", "show")
+_WRITE_WORDS = frozenset({"insert", "update", "delete", "merge", "create", "drop", "alter"})
+
+
+def _reads_only(statement: str | sa.Executable) -> bool:
+    """Whether ``statement`` surely only reads (a Core SELECT, or SQL text that starts so)."""
+    if isinstance(statement, sa.Select | sa.CompoundSelect):
+        return True
+    text = statement if isinstance(statement, str) else getattr(statement, "text", None)
+    if not isinstance(text, str):
+        return False
+    words = text.lower().split()
+    if not words:
+        return True
+    if words[0] == "with":  # a CTE may end in (or hide) a write
+        return not _WRITE_WORDS.intersection(word.strip("(),;") for word in words)
+    return words[0] in _READ_VERBS
 
 
 def _executable(statement: str | sa.Executable) -> sa.Executable:
