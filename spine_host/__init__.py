@@ -9,6 +9,7 @@ from spine_host.alerts.alert import Alert, DeliveryResult, DeliveryStatus
 from spine_host.config import SpineConfig, load_config
 from spine_host.errors import ConfigError, ErrorCategory, PluginError, SpineError, classify
 from spine_host.host import Host
+from spine_host.orchestration.schedule import Schedule
 from spine_host.plugins import hookimpl
 from spine_host.result import Err, Ok, Result
 from spine_host.severity import Severity
@@ -24,6 +25,7 @@ __all__ = [
     "Ok",
     "PluginError",
     "Result",
+    "Schedule",
     "Severity",
     "SpineConfig",
     "SpineError",

@@ -111,9 +111,22 @@ def spine_register_schedules(register: RegisterNamed[ScheduleSpec]) -> None:
 
     Example::
 
+        from spine_host import Schedule
+
         @hookimpl
         def spine_register_schedules(register):
-            register(Schedule("otc_weekly", workflow="otc.weekly_refresh", cron="0 6 * * WED"))
+            register(
+                Schedule(
+                    "otc.weekly",
+                    workflow="otc.weekly_refresh",
+                    cron="0 6 * * WED",
+                    timezone="America/New_York",
+                    params={"week_ending": "{logical_date:%Y-%m-%d}"},
+                )
+            )
+
+    A bad cron expression or time zone raises ``ConfigError`` when the ``Schedule`` is built;
+    build it inside the hook, so importing the plugin stays cheap.
     """
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from spine_host.cli.context import EXIT_USAGE, CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json
+
+if TYPE_CHECKING:
+    from spine_host.host import Host
 
 __all__ = ["config_group"]
 
@@ -35,15 +40,27 @@ def show_command(state: CliState, as_json: bool) -> None:
 @config_group.command("check")
 @pass_state
 def check_command(state: CliState) -> None:
-    """Validate spine.toml and every configured source and channel; exit 2 if anything is wrong."""
+    """Validate spine.toml, every configured source, channel and schedule; exit 2 if wrong."""
     host = state.host()
-    problems = host.check_configured()
+    problems = host.check_configured() + _schedule_problems(host)
     for problem in problems:
         click.echo(f"error: {host.redactor.redact(problem)}", err=True)
     if problems:
         click.get_current_context().exit(EXIT_USAGE)
     origin = str(host.config.path) if host.config.path else "defaults (no spine.toml found)"
     click.echo(f"ok: {origin}")
+
+
+def _schedule_problems(host: Host) -> list[str]:
+    """A bad ``[schedules.NAME]`` (cron, zone, key), an unknown target or an ``after`` cycle."""
+    from spine_host.errors import SpineError
+    from spine_host.orchestration.schedule_sources import validate_schedules
+
+    try:
+        validate_schedules(host)
+    except SpineError as exc:
+        return [exc.message]
+    return []
 
 
 def _drop_empty(data: dict[str, object]) -> dict[str, object]:
