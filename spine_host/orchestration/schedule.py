@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from spine_host._module_scan import collect_defined
 from spine_host.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -260,21 +261,15 @@ def register_schedules(
     in; a ``Schedule(...)`` held in a module variable is taken by any module holding it (each
     object is registered once per call). Returns how many were registered.
     """
-    seen: set[int] = set()
-    for source in sources:
-        if isinstance(source, types.ModuleType):
-            candidates = [
-                value
-                for value in vars(source).values()
-                if isinstance(value, Schedule) and value.module in (None, source.__name__)
-            ]
-        else:
-            candidates = list(source)
-        for schedule in candidates:
-            if id(schedule) not in seen:
-                seen.add(id(schedule))
-                register(schedule)
-    return len(seen)
+    count = 0
+    for schedule in collect_defined(sources, _schedule_of):
+        register(schedule)
+        count += 1
+    return count
+
+
+def _schedule_of(value: Any, module: types.ModuleType) -> bool:
+    return isinstance(value, Schedule) and value.module in (None, module.__name__)
 
 
 def format_interval(seconds: float) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from spine_host._module_scan import collect_defined
 from spine_host.pipelines.params import params_to_json
 from spine_host.pipelines.pipeline import Pipeline
 
@@ -128,21 +129,15 @@ def register_all(register: Register[Pipeline], *sources: types.ModuleType | Iter
     From a module, only pipelines defined in that module are taken, so a module that imports
     another's pipelines does not register them twice. Returns how many were registered.
     """
-    seen: set[int] = set()
-    for source in sources:
-        if isinstance(source, types.ModuleType):
-            candidates = [
-                value
-                for value in vars(source).values()
-                if _is_pipeline(value) and _defined_in(value) == source.__name__
-            ]
-        else:
-            candidates = list(source)
-        for pipeline in candidates:
-            if id(pipeline) not in seen:
-                seen.add(id(pipeline))
-                register(pipeline.name, pipeline)
-    return len(seen)
+    count = 0
+    for pipeline in collect_defined(sources, _defined_here):
+        register(pipeline.name, pipeline)
+        count += 1
+    return count
+
+
+def _defined_here(value: Any, module: types.ModuleType) -> bool:
+    return _is_pipeline(value) and _defined_in(value) == module.__name__
 
 
 def pipeline_attributes(pipeline: Pipeline) -> FunctionPipeline:
