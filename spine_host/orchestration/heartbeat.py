@@ -18,7 +18,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.orchestration.liveness import abandoned, new_owner, owner_alive
+from spine_host.orchestration.liveness import (
+    Liveness,
+    abandoned,
+    new_owner,
+    owner_alive,
+    owner_liveness,
+)
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
@@ -144,6 +150,9 @@ def reap(
     ]
     if not candidates:
         return []
+    # A dead owner's run goes whatever its heartbeat says; a stale one only while it stays so.
+    dead = [run for run in candidates if owner_liveness(run.owner) is Liveness.DEAD]
+    stale = [run for run in candidates if run not in dead]
     error = SpineError(
         f"the runner stopped: its process is gone or it sent no heartbeat since "
         f"{cutoff.isoformat()} (limit {stale_after:g}s); it was killed or lost its host",
@@ -151,7 +160,7 @@ def reap(
         retryable=True,
         context={"stale_after": stale_after, "reaped_at": now.isoformat()},
     ).to_dict()
-    crashed = history.crash_runs(candidates, error)
+    crashed = history.crash_runs(dead, error) + history.crash_runs(stale, error, cutoff=cutoff)
     for run in crashed:
         log.warning("run %s of %s marked CRASHED (owner %s)", run.run_id, run.workflow, run.owner)
         host.notify("spine_run_finished", run=run)

@@ -261,22 +261,29 @@ class WorkflowHistoryRepository:
             for run in self.running_runs()
             if run.heartbeat_at is None or run.heartbeat_at < cutoff
         ]
-        return self.crash_runs(stale, error)
+        return self.crash_runs(stale, error, cutoff=cutoff)
 
-    def crash_runs(self, runs: Sequence[WorkflowRun], error: dict[str, Any]) -> list[WorkflowRun]:
+    def crash_runs(
+        self,
+        runs: Sequence[WorkflowRun],
+        error: dict[str, Any],
+        *,
+        cutoff: datetime | None = None,
+    ) -> list[WorkflowRun]:
         """Mark each of ``runs`` CRASHED with its RUNNING steps and their executions.
 
-        Each run is crashed only if it is still as it was read: RUNNING, same owner, no newer
-        heartbeat; so a runner that beat meanwhile, or another reaper that came first, wins.
-        Returns the runs this call crashed.
+        Each run is crashed only while it is still RUNNING under the owner it was read with
+        (another reaper, or a resume, may have come first) and, given a ``cutoff``, while its
+        heartbeat is still older than that at the moment of the UPDATE (a runner that beat
+        meanwhile is alive). Returns the runs this call crashed.
         """
         crashed: list[WorkflowRun] = []
         for run in runs:
-            if self._crash_one(run, error):
+            if self._crash_one(run, error, cutoff):
                 crashed.append(self.require_run(run.run_id))
         return crashed
 
-    def _crash_one(self, run: WorkflowRun, error: dict[str, Any]) -> bool:
+    def _crash_one(self, run: WorkflowRun, error: dict[str, Any], cutoff: datetime | None) -> bool:
         """Crash ``run`` (still as read) with its running attempts; whether this call did.
 
         A step committing at the same moment locks its execution row, then share-locks the
@@ -288,8 +295,8 @@ class WorkflowHistoryRepository:
             _runs.c.status == RunStatus.RUNNING.value,
             _runs.c.owner == run.owner if run.owner is not None else _runs.c.owner.is_(None),
         ]
-        if run.heartbeat_at is not None:
-            condition.append(_runs.c.heartbeat_at <= run.heartbeat_at)
+        if cutoff is not None:
+            condition.append(sa.or_(_runs.c.heartbeat_at.is_(None), _runs.c.heartbeat_at < cutoff))
         for attempt in range(1, _REAP_TRIES + 1):
             now = utc_now()
             try:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.orchestration.liveness import abandoned
+from spine_host.orchestration.liveness import Liveness, abandoned, owner_liveness
 from spine_host.pipelines.execution import EventType, Execution, ExecutionStatus
 from spine_host.pipelines.repository import ExecutionRepository
 from spine_host.storage import schema
@@ -173,8 +173,11 @@ class ExecutionOwnership:
         ]
         if execution.owner is not None:
             condition.append(_executions.c.owner == execution.owner)
-        if execution.heartbeat_at is not None:
-            condition.append(_executions.c.heartbeat_at <= execution.heartbeat_at)
+        if owner_liveness(execution.owner) is not Liveness.DEAD:
+            # Judged by its heartbeat: crash it only while that is still stale (at the UPDATE).
+            cutoff = now - timedelta(seconds=self.stale_after)
+            heartbeat = _executions.c.heartbeat_at
+            condition.append(sa.or_(heartbeat.is_(None), heartbeat < cutoff))
         with self.storage.transaction():
             done = self.storage.execute(
                 sa.update(_executions)
