@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.orchestration.records import SKIP_STAGE_REACHED, RunStatus, StepStatus
+from spine_host.orchestration.records import (
+    SKIP_STAGE_REACHED,
+    RunStatus,
+    StepStatus,
+    work_done,
+)
 from spine_host.orchestration.steps import declared_params, pipeline_step_params, step_retry_policy
 from spine_host.orchestration.workflow import Branch, OnFailure
 
@@ -44,9 +49,7 @@ class KeptStep:
     @property
     def satisfied(self) -> bool:
         """Whether the step's work is done: COMPLETED, or skipped because it was done before."""
-        return self.status is StepStatus.COMPLETED or (
-            self.status is StepStatus.SKIPPED and self.skip_reason == SKIP_STAGE_REACHED
-        )
+        return work_done(self.status, self.skip_reason)
 
 
 class RunPlan:

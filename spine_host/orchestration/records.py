@@ -23,6 +23,7 @@ __all__ = [
     "StepAttempt",
     "StepStatus",
     "WorkflowRun",
+    "work_done",
 ]
 
 
@@ -47,6 +48,17 @@ SKIP_STAGE_REACHED = "stage reached"
 SKIP_CONDITION = "condition"
 #: A step that needs a step which did not complete.
 SKIP_UPSTREAM_FAILED = "upstream failed"
+
+
+def work_done(status: StepStatus, skip_reason: str | None) -> bool:
+    """Whether a step that ended so did its work: COMPLETED, or SKIPPED as done before.
+
+    Such a step satisfies the steps that need it (they run, with its outputs as inputs).
+    """
+    return status is StepStatus.COMPLETED or (
+        status is StepStatus.SKIPPED and skip_reason == SKIP_STAGE_REACHED
+    )
+
 
 #: States a run never leaves by itself; only ``resume`` reopens one (all but COMPLETED).
 TERMINAL_RUN_STATUSES = frozenset(status for status in RunStatus if status != RunStatus.RUNNING)
@@ -95,9 +107,7 @@ class StepAttempt:
     @property
     def satisfied(self) -> bool:
         """Whether the step's work is done: COMPLETED, or SKIPPED because it was done before."""
-        return self.status is StepStatus.COMPLETED or (
-            self.status is StepStatus.SKIPPED and self.skip_reason == SKIP_STAGE_REACHED
-        )
+        return work_done(self.status, self.skip_reason)
 
     @property
     def duration(self) -> float | None:
