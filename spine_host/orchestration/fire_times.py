@@ -18,19 +18,22 @@ so every replica computes the same nominal times whenever it started.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from itertools import islice, takewhile
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from spine_host.orchestration.schedule import Schedule
 
-__all__ = ["fire_times", "iter_fire_times"]
+__all__ = ["fire_times", "iter_fire_times", "last_fire_times"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
+_FIRST_LOOKBACK = timedelta(hours=1)
+_LONGEST_LOOKBACK = timedelta(days=366 * 8)  # a cron for 29 February fires within 8 years
 
 
 def fire_times(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
@@ -53,6 +56,28 @@ def iter_fire_times(schedule: Schedule, after: datetime) -> Iterator[datetime]:
         return _cron_times(schedule.cron, schedule.zone, after)
     assert schedule.interval is not None  # a Schedule has exactly one trigger
     return _interval_times(schedule.interval, after)
+
+
+def last_fire_times(
+    schedule: Schedule, until: datetime, count: int, *, after: datetime | None = None
+) -> list[datetime]:
+    """The last ``count`` nominal fire times at or before ``until`` (and after ``after``),
+    oldest first, without walking every fire since ``after``.
+
+    The window looked at grows from an hour until it holds ``count`` fires, so the work is
+    bounded by ``count`` and the window, not by how long ago ``after`` was.
+    """
+    if count <= 0:
+        return []
+    floor = after if after is not None else until - _LONGEST_LOOKBACK
+    window = _FIRST_LOOKBACK
+    while True:
+        start = max(floor, until - window)
+        last: deque[datetime] = deque(maxlen=count)
+        last.extend(takewhile(lambda instant: instant <= until, iter_fire_times(schedule, start)))
+        if len(last) == count or start <= floor:
+            return list(last)
+        window *= 4
 
 
 # -- helpers ------------------------------------------------------------------------------------

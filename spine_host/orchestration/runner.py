@@ -106,8 +106,13 @@ class WorkflowRunner:
         schedule_name: str | None = None,
         logical_date: datetime | None = None,
         parent_run_id: str | None = None,
+        run_id: str | None = None,
     ) -> WorkflowRun:
-        """Run ``workflow`` (an object or a registered name) to a terminal state."""
+        """Run ``workflow`` (an object or a registered name) to a terminal state.
+
+        ``run_id`` names the run in advance (a new id by default), so a caller can record a
+        link to the run (a schedule fire) before the run starts.
+        """
         self._reap_once()
         workflow = self.workflow(workflow)
         self._check_pipelines(workflow)
@@ -115,7 +120,7 @@ class WorkflowRunner:
         owner = new_owner()
         now = utc_now()
         run = WorkflowRun(
-            run_id=uuid.uuid4().hex,
+            run_id=run_id or uuid.uuid4().hex,
             workflow=workflow.name,
             status=RunStatus.RUNNING,
             params=json_safe(dict(params or {})),

@@ -94,8 +94,8 @@ class Schedule:
         cron: a 5-field crontab expression; exactly one of ``cron`` and ``interval``. Day-of-week
             is written with names (``WED``, ``MON-FRI``): numbers mean different days in crontab
             and in APScheduler 3, so they are refused.
-        interval: seconds between fires, or ``"30m"``, ``"1h"``, ``"1h30m"``; counted from the
-            Unix epoch in UTC, so every replica computes the same nominal times.
+        interval: whole seconds between fires (at least 1), or ``"30m"``, ``"1h"``, ``"1h30m"``;
+            counted from the Unix epoch in UTC, so every replica computes the same nominal times.
         timezone: the IANA zone ``cron`` is read in; ``"UTC"`` by default.
         catchup: what to do with fires missed while no scheduler ran: ``none`` (record them
             missed), ``latest`` (run the latest, record the rest missed), ``all`` (run each).
@@ -148,8 +148,9 @@ class Schedule:
         _check_zone(self)
         if self.cron is not None:
             _check_cron(self.name, self.cron, self.zone)
-        if self.interval is not None and self.interval <= 0:
-            _invalid(self.name, "interval", self.interval, "must be positive")
+        if self.interval is not None and (self.interval < 1 or self.interval % 1):
+            # Nominal times are whole seconds: that is the claim key's precision everywhere.
+            _invalid(self.name, "interval", self.interval, "expected whole seconds, at least 1s")
         for field, allowed in [
             ("catchup", _CATCHUP),
             ("overlap", _OVERLAP),

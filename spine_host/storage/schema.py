@@ -263,6 +263,13 @@ schedules = sa.Table(
     sa.Column("after_schedules", JsonDocument()),
     sa.Column("enabled", sa.Boolean(), nullable=False, default=True),
     sa.Column("origin", sa.String(NAME_LENGTH)),
+    # Operator state (migration 0003): pause, and the instant before which nothing is caught up
+    # (first seen, resumed, re-enabled), so a pause or a new schedule is not a run of misses.
+    sa.Column("paused", sa.Boolean(), nullable=False, default=False),
+    sa.Column("catchup_from", UtcDateTime()),
+    sa.Column("next_fire_at", UtcDateTime()),
+    sa.Column("last_fire_at", UtcDateTime()),
+    sa.Column("last_outcome", sa.String(_STATUS_LENGTH)),
     _created_at(),
     sa.Column("updated_at", UtcDateTime(), nullable=False, default=utc_now, onupdate=utc_now),
 )
@@ -284,8 +291,11 @@ schedule_runs = sa.Table(
     sa.Column("started_at", UtcDateTime()),
     sa.Column("finished_at", UtcDateTime()),
     sa.Column("error", JsonDocument()),
+    # The claiming replica refreshes it while the fire is open (migration 0003).
+    sa.Column("heartbeat_at", UtcDateTime()),
     sa.UniqueConstraint("schedule_name", "nominal_fire_at"),
     sa.Index(None, "status", "nominal_fire_at"),
+    sa.Index(None, "schedule_name", "status"),
     sa.Index(None, "run_id"),
 )
 
