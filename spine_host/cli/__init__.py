@@ -98,7 +98,18 @@ def _configure_logging(verbose: int) -> None:
 
 def _register_builtin_commands() -> None:
     from spine_host.cli import config as config_commands
-    from spine_host.cli import db, doctor, plugins, quality, rejects, runs, schedules, workflows
+    from spine_host.cli import (
+        db,
+        doctor,
+        plugins,
+        quality,
+        rejects,
+        runs,
+        schedule_actions,
+        scheduler,
+        schedules,
+        workflows,
+    )
     from spine_host.cli import pipelines as pipeline_commands
     from spine_host.cli import sources as sources_commands
 
@@ -112,7 +123,9 @@ def _register_builtin_commands() -> None:
     cli.add_command(rejects.rejects_group)
     cli.add_command(workflows.workflows_group)
     cli.add_command(runs.runs_group)
-    cli.add_command(schedules.schedules_group)
+    cli.add_command(schedules.schedules_group)  # with schedule_actions' commands
+    cli.add_command(scheduler.scheduler_group)
+    del schedule_actions  # imported for the commands it adds to schedules_group
 
 
 _register_builtin_commands()

@@ -28,7 +28,7 @@ __all__ = ["schedules_group"]
 
 @click.group("schedules", cls=SpineCommandGroup)
 def schedules_group() -> None:
-    """List schedules and show when they fire next."""
+    """List, inspect and operate schedules: next fires, history, run-now, pause, backfill."""
 
 
 @schedules_group.command("list")

@@ -22,14 +22,13 @@ import attrs
 
 from spine_host.orchestration.fire_times import iter_fire_times, last_fire_times
 from spine_host.orchestration.schedule import format_interval
+from spine_host.orchestration.schedule_fire import CATCH_UP
 
 if TYPE_CHECKING:
     from spine_host.orchestration.schedule import Schedule
 
-__all__ = ["CATCH_UP", "MAX_RECORDED_MISSES", "PlannedFire", "plan_fires"]
+__all__ = ["MAX_RECORDED_MISSES", "PlannedFire", "plan_fires"]
 
-#: Reason on a fire run late by the catch-up policy.
-CATCH_UP = "catch-up"
 #: Misses recorded one by one before the rest of a long outage is summarised in one row.
 MAX_RECORDED_MISSES = 1000
 

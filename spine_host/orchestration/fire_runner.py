@@ -53,6 +53,7 @@ class FireRunner:
         clock: the current time, aware UTC.
         stopping: set when the scheduler stops; waits give up.
         poll_interval: seconds between checks while waiting for an overlap or ``after``.
+        notify: called with the fire at each outcome (default: ``spine_schedule_fired``).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class FireRunner:
         clock: Callable[[], datetime],
         stopping: threading.Event,
         poll_interval: float = 1.0,
+        notify: Callable[[Fire], None] | None = None,
     ) -> None:
         self.host = host
         self.ledger = ledger
@@ -71,6 +73,7 @@ class FireRunner:
         self.clock = clock
         self.stopping = stopping
         self.poll_interval = poll_interval
+        self.notify = notify or (lambda fire: host.notify("spine_schedule_fired", fire=fire))
         self._runner: WorkflowRunner | None = None
         self._dispatcher: Dispatcher | None = None
 
@@ -251,7 +254,7 @@ class FireRunner:
 
     def _start(self, fire: Fire, **link: str) -> Fire:
         fire = self.ledger.update(fire, status=FireStatus.RUNNING, started_at=self.clock(), **link)
-        self.host.notify("spine_schedule_fired", fire=fire)
+        self.notify(fire)
         return fire
 
     def _end(
@@ -263,12 +266,13 @@ class FireRunner:
         error: SpineError | dict[str, Any] | None = None,
     ) -> Fire:
         values: dict[str, Any] = {"status": status, "finished_at": self.clock()}
-        if reason is not None:
-            values["reason"] = reason
         if error is not None:
             values["error"] = error.to_dict() if isinstance(error, SpineError) else error
+            reason = _failed(reason or status.value, values["error"])
+        if reason is not None:
+            values["reason"] = reason
         fire = self.ledger.update(fire, **values)
-        self.host.notify("spine_schedule_fired", fire=fire)
+        self.notify(fire)
         return fire
 
     def _pause(self, why: str) -> None:
@@ -279,3 +283,12 @@ class FireRunner:
 def _described(fire: Fire) -> str:
     target = f" (run {fire.target_id})" if fire.target_id else ""
     return f"the fire for {fire.nominal_time.isoformat()}{target}"
+
+
+def _failed(what: str, error: dict[str, Any]) -> str:
+    """``run FAILED: [NOT_FOUND] file not found: ...``: the outcome with the error's words."""
+    message = error.get("message")
+    if not message:
+        return what
+    category = f"[{error['category']}] " if error.get("category") else ""
+    return f"{what}: {category}{message}"

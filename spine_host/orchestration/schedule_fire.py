@@ -16,7 +16,16 @@ from typing import Any
 
 import attrs
 
-__all__ = ["OPEN_FIRE_STATUSES", "Fire", "FireStatus"]
+__all__ = ["BACKFILL", "CATCH_UP", "ON_TIME", "OPEN_FIRE_STATUSES", "RUN_NOW", "Fire", "FireStatus"]
+
+#: ``Fire.fired_by``: due and run on time.
+ON_TIME = "schedule"
+#: ``Fire.fired_by``: run late by the catch-up policy.
+CATCH_UP = "catch-up"
+#: ``Fire.fired_by``: asked for by ``spine schedules run-now`` (its time is the request's).
+RUN_NOW = "run-now"
+#: ``Fire.fired_by``: run by ``spine schedules backfill``.
+BACKFILL = "backfill"
 
 
 class FireStatus(enum.StrEnum):
@@ -49,7 +58,8 @@ class Fire:
         schedule_name: the schedule.
         nominal_time: the time it was due, aware UTC; with the name, the fire's unique key.
         status: where it stands.
-        reason: why it was SKIPPED or MISSED, or how it came (``catch-up``, ``backfill``).
+        reason: why it was SKIPPED, MISSED or FAILED.
+        fired_by: what made it: ``schedule``, ``catch-up``, ``run-now`` or ``backfill``.
         logical_date: the nominal time in the schedule's zone, ISO 8601 (what params see).
         run_id: the workflow run it started, if any.
         execution_id: the pipeline execution it started, if any.
@@ -66,6 +76,7 @@ class Fire:
     nominal_time: datetime
     status: FireStatus
     reason: str | None = None
+    fired_by: str = ON_TIME
     logical_date: str | None = None
     run_id: str | None = None
     execution_id: str | None = None

@@ -18,7 +18,13 @@ import sqlalchemy as sa
 
 from spine_host.errors import SpineError
 from spine_host.json_values import json_safe
-from spine_host.orchestration.schedule_fire import OPEN_FIRE_STATUSES, Fire, FireStatus
+from spine_host.orchestration.schedule_fire import (
+    ON_TIME,
+    OPEN_FIRE_STATUSES,
+    RUN_NOW,
+    Fire,
+    FireStatus,
+)
 from spine_host.storage import schema
 
 if TYPE_CHECKING:
@@ -160,7 +166,9 @@ class ScheduleLedger:
             if (fire.schedule_name, fire.nominal_time) in ids
         ]
 
-    def reclaim(self, fire: Fire, *, owner: str, now: datetime, reason: str) -> Fire | None:
+    def reclaim(
+        self, fire: Fire, *, owner: str, now: datetime, reason: str | None, fired_by: str
+    ) -> Fire | None:
         """Take an ended FAILED, SKIPPED or MISSED fire back to CLAIMED (a backfill re-runs it).
 
         Returns the claimed fire, or None when it is not in one of those states any more.
@@ -177,6 +185,7 @@ class ScheduleLedger:
             .values(
                 status=FireStatus.CLAIMED.value,
                 reason=_reason(reason),
+                fired_by=fired_by,
                 claimed_by=owner,
                 claimed_at=now,
                 heartbeat_at=now,
@@ -253,11 +262,15 @@ class ScheduleLedger:
         ]
 
     def last_nominal(self) -> dict[str, datetime]:
-        """The latest recorded nominal time of every schedule with fires."""
+        """The latest recorded trigger time of every schedule with fires.
+
+        Run-now fires are left out: their time is when someone asked, not a trigger time, and a
+        scheduler must still catch up the trigger times before it.
+        """
         rows = self.storage.query(
-            sa.select(
-                _runs.c.schedule_name, sa.func.max(_runs.c.nominal_fire_at).label("last")
-            ).group_by(_runs.c.schedule_name)
+            sa.select(_runs.c.schedule_name, sa.func.max(_runs.c.nominal_fire_at).label("last"))
+            .where(sa.or_(_runs.c.fired_by.is_(None), _runs.c.fired_by != RUN_NOW))
+            .group_by(_runs.c.schedule_name)
         )
         # max() keeps its argument's type, so the values come back as aware UTC datetimes.
         return {row["schedule_name"]: row["last"] for row in rows if row["last"] is not None}
@@ -374,6 +387,7 @@ def _row(fire: Fire) -> dict[str, Any]:
         "logical_date": fire.logical_date,
         "status": fire.status.value,
         "reason": _reason(fire.reason),
+        "fired_by": fire.fired_by,
         "claimed_by": fire.claimed_by,
         "claimed_at": fire.claimed_at,
         "heartbeat_at": fire.claimed_at if fire.status.open else None,
@@ -388,6 +402,7 @@ def _fire(row: Mapping[str, Any]) -> Fire:
         nominal_time=row["nominal_fire_at"],
         status=FireStatus(row["status"]),
         reason=row["reason"],
+        fired_by=row["fired_by"] or ON_TIME,
         logical_date=row["logical_date"],
         run_id=row["run_id"],
         execution_id=row["execution_id"],

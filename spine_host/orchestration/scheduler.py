@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -38,7 +38,7 @@ from spine_host.orchestration.heartbeat import (
     Heartbeat,
 )
 from spine_host.orchestration.liveness import abandoned, new_owner
-from spine_host.orchestration.schedule_fire import Fire, FireStatus
+from spine_host.orchestration.schedule_fire import CATCH_UP, ON_TIME, Fire, FireStatus
 from spine_host.orchestration.schedule_ledger import ScheduleLedger
 from spine_host.orchestration.schedule_sources import check_after_cycles, validate_schedules
 from spine_host.storage.types import utc_now
@@ -66,6 +66,8 @@ class SchedulerService:
         heartbeat_interval: seconds between this replica's heartbeats on its open fires.
         stale_after: seconds after which an open fire of a silent replica is ended.
         poll_interval: seconds between checks while a fire waits (overlap queue, ``after``).
+        observer: called with each fire at each outcome, after ``spine_schedule_fired``
+            (``spine scheduler run`` prints them).
     """
 
     def __init__(
@@ -78,8 +80,10 @@ class SchedulerService:
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
         stale_after: float = DEFAULT_STALE_AFTER,
         poll_interval: float = 1.0,
+        observer: Callable[[Fire], None] | None = None,
     ) -> None:
         self.host = host
+        self.observer = observer
         self.clock = clock
         self.max_workers = max_workers
         self.heartbeat_interval = heartbeat_interval
@@ -96,6 +100,7 @@ class SchedulerService:
             clock=clock,
             stopping=self._stopping,
             poll_interval=poll_interval,
+            notify=self.notify,
         )
         self._lock = threading.RLock()
         self._cursor: dict[str, datetime] = {}
@@ -194,9 +199,7 @@ class SchedulerService:
         now = self.clock()
         paused = self.ledger.paused_names() if self._synced else set()
         chosen = [s for s in self.list_schedules() if s.enabled and s.name not in paused]
-        merged = heapq.merge(
-            *(((instant, s.name) for instant in iter_fire_times(s, now)) for s in chosen)
-        )
+        merged = heapq.merge(*(_named_times(schedule, now) for schedule in chosen))
         result = []
         for instant, name in merged:
             result.append((name, instant))
@@ -222,7 +225,8 @@ class SchedulerService:
 
     def run_pending(self, now: datetime | None = None) -> list[Fire]:
         """Claim and start every fire due at ``now`` (the clock by default); return those this
-        replica recorded (run, or MISSED).
+        replica recorded (run, or MISSED): as ended when carried here, as claimed when started
+        on workers.
 
         Started with :meth:`start`, fires are carried on worker threads; without, they are
         carried here, one after the other, before this returns (tests drive the clock so).
@@ -256,12 +260,12 @@ class SchedulerService:
             stored = won.get((fire.schedule_name, fire.nominal_time))
             if stored is None:
                 continue  # another replica claimed it first
-            recorded.append(stored)
-            self.host.notify("spine_schedule_fired", fire=stored)
+            self.notify(stored)
             if stored.status is FireStatus.MISSED:
                 self.ledger.note_missed([stored])
             else:
-                self._carry(schedule, stored)
+                stored = self._carry(schedule, stored)
+            recorded.append(stored)
         self._record_next([schedule for schedule, _ in due])
         return recorded
 
@@ -309,6 +313,15 @@ class SchedulerService:
                     reason,
                 )
         return ended
+
+    def notify(self, fire: Fire) -> None:
+        """Tell plugins (``spine_schedule_fired``) and the observer about a fire's new state."""
+        self.host.notify("spine_schedule_fired", fire=fire)
+        if self.observer is not None:
+            try:
+                self.observer(fire)
+            except Exception:  # an observer never stops the scheduler
+                log.exception("schedule observer failed")
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -374,7 +387,8 @@ class SchedulerService:
             schedule_name=schedule.name,
             nominal_time=nominal,
             status=FireStatus.CLAIMED if run else FireStatus.MISSED,
-            reason=reason,
+            reason=None if reason == CATCH_UP else reason,
+            fired_by=CATCH_UP if reason == CATCH_UP else ON_TIME,
             logical_date=nominal.astimezone(schedule.zone).isoformat(),
             claimed_by=self.owner,
         )
@@ -391,14 +405,15 @@ class SchedulerService:
             frontier = upstream
         return depth
 
-    def _carry(self, schedule: Schedule, fire: Fire) -> None:
+    def _carry(self, schedule: Schedule, fire: Fire) -> Fire:
+        """Carry the fire here (not started: the outcome comes back) or on a worker."""
         if self._pool is None:
-            self.runner.carry(schedule, fire)
-            return
+            return self.runner.carry(schedule, fire)
         future = self._pool.submit(self._carry_logged, schedule, fire)
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(self._forget)
+        return fire
 
     def _carry_logged(self, schedule: Schedule, fire: Fire) -> Fire:
         try:
@@ -447,6 +462,11 @@ class SchedulerService:
                 return FireStatus.SUCCEEDED, f"{gone}; its execution completed"
             return FireStatus.FAILED, f"{gone}; its execution ended {execution.status.value}"
         return FireStatus.FAILED, f"{gone} before the run started"
+
+
+def _named_times(schedule: Schedule, after: datetime) -> Iterator[tuple[datetime, str]]:
+    for instant in iter_fire_times(schedule, after):
+        yield instant, schedule.name
 
 
 def _with_claim_time(fire: Fire, claimed_at: datetime) -> Fire:

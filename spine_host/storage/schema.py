@@ -293,6 +293,8 @@ schedule_runs = sa.Table(
     sa.Column("error", JsonDocument()),
     # The claiming replica refreshes it while the fire is open (migration 0003).
     sa.Column("heartbeat_at", UtcDateTime()),
+    # What made it: schedule (on time), catch-up, run-now, backfill (migration 0003).
+    sa.Column("fired_by", sa.String(_STATUS_LENGTH)),
     sa.UniqueConstraint("schedule_name", "nominal_fire_at"),
     sa.Index(None, "status", "nominal_fire_at"),
     sa.Index(None, "schedule_name", "status"),

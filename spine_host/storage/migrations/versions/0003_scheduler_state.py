@@ -2,7 +2,8 @@
 
 ``schedules``: ``paused``, ``catchup_from`` (nothing before it is caught up: the schedule was
 new, paused or disabled then), ``next_fire_at``, ``last_fire_at``, ``last_outcome``.
-``schedule_runs``: ``heartbeat_at`` (the claiming replica is alive) and an index for "open
+``schedule_runs``: ``heartbeat_at`` (the claiming replica is alive), ``fired_by`` (schedule,
+catch-up, run-now, backfill) and an index for "open
 fires of this schedule" (overlap checks). Needed by the scheduler service (issue 10).
 
 Revision ID: 0003
@@ -34,6 +35,7 @@ def upgrade() -> None:
     op.add_column("schedules", sa.Column("last_fire_at", UtcDateTime(), nullable=True))
     op.add_column("schedules", sa.Column("last_outcome", sa.String(length=20), nullable=True))
     op.add_column("schedule_runs", sa.Column("heartbeat_at", UtcDateTime(), nullable=True))
+    op.add_column("schedule_runs", sa.Column("fired_by", sa.String(length=20), nullable=True))
     op.create_index(
         op.f("ix_schedule_runs_schedule_name_status"),
         "schedule_runs",
@@ -46,6 +48,7 @@ def downgrade() -> None:
     """Drop them again."""
     op.drop_index(op.f("ix_schedule_runs_schedule_name_status"), table_name="schedule_runs")
     with op.batch_alter_table("schedule_runs") as batch:
+        batch.drop_column("fired_by")
         batch.drop_column("heartbeat_at")
     with op.batch_alter_table("schedules") as batch:
         batch.drop_column("last_outcome")
