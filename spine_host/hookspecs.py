@@ -269,17 +269,22 @@ def spine_alert_delivered(alert: Alert, delivery: DeliveryResult) -> None:
 
 @hookspec
 def spine_schedule_fired(fire: ScheduleFire) -> None:
-    """A schedule fire has been claimed and its run is about to start.
+    """A schedule fire changed state: CLAIMED, RUNNING, or an outcome (SUCCEEDED, FAILED...).
 
-    :param fire: the claimed fire, with ``schedule_name`` and ``nominal_time`` (UTC).
+    :param fire: the fire: ``schedule_name``, ``nominal_time`` (aware UTC), ``status``,
+        ``reason`` (why SKIPPED, MISSED or FAILED), ``fired_by`` (``schedule``, ``catch-up``,
+        ``run-now``, ``backfill``) and ``run_id`` or ``execution_id`` once its run started.
 
-    Called on the one replica that won the claim.
+    Called on the one process that holds the fire (the replica that won its claim), once per
+    state, after the state is recorded in ``schedule_runs``. A MISSED fire is reported once,
+    when it is recorded.
 
     Example::
 
         @hookimpl
         def spine_schedule_fired(fire):
-            log.info("fired %s for %s", fire.schedule_name, fire.nominal_time)
+            if fire.status in ("FAILED", "MISSED"):
+                log.warning("%s for %s: %s", fire.schedule_name, fire.nominal_time, fire.reason)
     """
 
 

@@ -380,3 +380,28 @@ def test_get_next_runs_merges_schedules_and_leaves_out_paused_ones(host) -> None
 def test_owner_strings_differ_per_service(host) -> None:
     clock = Clock(utc(2026, 5, 4, 9, 0, 30))
     assert service(host, clock).owner != service(host, clock).owner != new_owner()
+
+
+def test_a_run_now_does_not_hide_fires_a_restarted_scheduler_must_catch_up(host) -> None:
+    clock = Clock(utc(2026, 5, 4, 9, 0, 30))
+    minutely = Schedule("m", workflow="sched.tick", cron="* * * * *", catchup="none")
+    scheduler = service(host, clock, minutely)
+    drive(scheduler, clock, utc(2026, 5, 4, 9, 1, 5), timedelta(seconds=5))
+    # While no scheduler runs, someone runs it by hand at 09:02:30.
+    scheduler.ledger.claim(
+        [
+            Fire(
+                "m",
+                utc(2026, 5, 4, 9, 2, 30, 1),
+                FireStatus.SKIPPED,
+                fired_by="run-now",
+                claimed_at=clock.now,
+            )
+        ]
+    )
+    clock.now = utc(2026, 5, 4, 9, 3, 30)
+    restarted = service(host, clock, minutely)
+    restarted.run_pending(clock.now)
+    by_time = {f.nominal_time: f for f in history(restarted, "m")}
+    assert by_time[utc(2026, 5, 4, 9, 2)].status is FireStatus.MISSED
+    assert by_time[utc(2026, 5, 4, 9, 3)].status is FireStatus.SUCCEEDED

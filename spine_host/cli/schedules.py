@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from spine_host.host import Host
     from spine_host.orchestration.schedule import Schedule
+    from spine_host.orchestration.schedule_ledger import ScheduleState
 
 __all__ = ["schedules_group"]
 
@@ -38,8 +39,18 @@ def list_command(state: CliState, as_json: bool) -> None:
     """Every schedule: what it runs, when, in which zone, and how misses and overlaps go."""
     host = state.host()
     schedules = _schedules(host)
+    states = _states(host)
     if as_json:
-        emit_json([{**item.to_dict(), "from": _origin(host, item)} for item in schedules])
+        emit_json(
+            [
+                {
+                    **item.to_dict(),
+                    "from": _origin(host, item),
+                    **_state_dict(states.get(item.name)),
+                }
+                for item in schedules
+            ]
+        )
         return
     rows = [
         (
@@ -50,13 +61,25 @@ def list_command(state: CliState, as_json: bool) -> None:
             _catchup(schedule),
             schedule.overlap,
             list(schedule.after),
-            "yes" if schedule.enabled else "no",
+            _state(schedule, states.get(schedule.name)),
+            _last(states.get(schedule.name)),
             _origin(host, schedule),
         )
         for schedule in schedules
     ]
     emit_table(
-        ["NAME", "TARGET", "TRIGGER", "ZONE", "CATCH-UP", "OVERLAP", "AFTER", "ENABLED", "FROM"],
+        [
+            "NAME",
+            "TARGET",
+            "TRIGGER",
+            "ZONE",
+            "CATCH-UP",
+            "OVERLAP",
+            "AFTER",
+            "STATE",
+            "LAST FIRE (UTC)",
+            "FROM",
+        ],
         rows,
         empty="no schedules: register one in a plugin (spine_register_schedules) "
         "or add [schedules.NAME] to spine.toml",
@@ -89,7 +112,8 @@ def next_command(
         if not chosen[0].enabled and not as_json:
             click.echo(f"note: {name} is disabled; these are the times it would fire", err=True)
     else:
-        chosen = [schedule for schedule in schedules if schedule.enabled]
+        paused = {name for name, known in _states(state.host()).items() if known.paused}
+        chosen = [s for s in schedules if s.enabled and s.name not in paused]
     fires = list(islice(heapq.merge(*(_fires(schedule, after) for schedule in chosen)), count))
     if as_json:
         emit_json([_fire_dict(schedule, instant) for instant, _, schedule in fires])
@@ -177,6 +201,44 @@ def _fire_dict(schedule: Schedule, instant: datetime) -> dict[str, Any]:
 def _params(schedule: Schedule, instant: datetime) -> dict[str, Any]:
     """The parameters the run for this fire would get."""
     return schedule.params_for(instant)
+
+
+def _states(host: Host) -> dict[str, ScheduleState]:
+    """What the database knows of each schedule (paused, last fire); empty before any
+    scheduler or schedule command has written it, or before ``spine db upgrade``."""
+    from spine_host.errors import SpineError
+    from spine_host.orchestration.schedule_ledger import ScheduleLedger
+
+    try:
+        return ScheduleLedger(host.storage).states()
+    except SpineError:
+        return {}
+
+
+def _state(schedule: Schedule, known: ScheduleState | None) -> str:
+    if not schedule.enabled:
+        return "disabled"
+    return "paused" if known is not None and known.paused else "enabled"
+
+
+def _last(known: ScheduleState | None) -> str | None:
+    if known is None or known.last_fire_at is None:
+        return None
+    return f"{format_time(known.last_fire_at)} {known.last_outcome}"
+
+
+def _state_dict(known: ScheduleState | None) -> dict[str, Any]:
+    return {
+        "paused": bool(known and known.paused),
+        "last_fire_at": format_iso(known.last_fire_at if known else None),
+        "last_outcome": known.last_outcome if known else None,
+        "next_fire_at": format_iso(known.next_fire_at if known else None),
+    }
+
+
+def format_iso(moment: datetime | None) -> str | None:
+    """An aware datetime as ISO 8601, or None."""
+    return moment.isoformat() if moment is not None else None
 
 
 def _catchup(schedule: Schedule) -> str:

@@ -58,7 +58,12 @@ class StepRecord(Protocol):
 
 @runtime_checkable
 class ScheduleFire(Protocol):
-    """One claimed firing of a schedule for a nominal (logical) time."""
+    """One fire of a schedule for a nominal (logical) time, in its current state."""
 
     schedule_name: str
     nominal_time: datetime
+    status: str
+    reason: str | None
+    fired_by: str
+    run_id: str | None
+    execution_id: str | None

@@ -77,3 +77,27 @@ def test_the_weekly_params_come_from_the_new_york_date() -> None:
     # Wednesday 2025-12-31 06:00 EST is 11:00 UTC
     logical = datetime(2025, 12, 31, 11, 0, tzinfo=UTC)
     assert weekly.params_for(logical) == {"week_ending": "2025-12-26"}
+
+
+def test_backfill_december_2025_runs_each_week_once_then_skips_them(tmp_path: Path) -> None:
+    assert spine(tmp_path, "db", "upgrade").returncode == 0
+    december = ("--from", "2025-12-01", "--to", "2025-12-31")
+    first = spine(tmp_path, "schedules", "backfill", "otc.weekly", *december)
+    assert first.returncode == 0, first.stdout + first.stderr
+    rows = [line.split() for line in first.stdout.splitlines()[2:]]
+    # Wednesdays 06:00 New York (11:00 UTC in winter), each for the Friday before.
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        (day, "11:00:00", "SUCCEEDED")
+        for day in ("2025-12-03", "2025-12-10", "2025-12-17", "2025-12-24", "2025-12-31")
+    ]
+    history = json.loads(spine(tmp_path, "schedules", "history", "otc.weekly", "--json").stdout)
+    runs = [spine(tmp_path, "runs", "show", fire["run_id"], "--json") for fire in history]
+    weeks = sorted(json.loads(run.stdout)["params"]["week_ending"] for run in runs)
+    assert weeks == ["2025-11-28", "2025-12-05", "2025-12-12", "2025-12-19", "2025-12-26"]
+
+    again = spine(tmp_path, "schedules", "backfill", "otc.weekly", *december)
+    assert again.returncode == 0, again.stderr
+    assert "5 of 5 fire time(s) already succeeded: skipped" in again.stderr
+    assert "nothing to backfill: every fire of otc.weekly in the range already ran" in again.stdout
+    again_history = spine(tmp_path, "schedules", "history", "otc.weekly", "--json").stdout
+    assert len(json.loads(again_history)) == 5
