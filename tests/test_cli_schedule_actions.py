@@ -157,3 +157,45 @@ def test_scheduler_run_without_schedules_is_a_usage_error(tmp_path: Path) -> Non
     )
     assert result.returncode == 2
     assert "no schedules to fire" in result.stderr
+
+
+def test_a_secret_in_schedule_params_is_never_printed_or_stored_in_schedules(
+    tmp_path: Path,
+) -> None:
+    secret = "s3cr3t-token-value-41"
+    config, env = prepare(
+        tmp_path,
+        f"sqlite:///{tmp_path}/spine.db",
+        NO_EXAMPLE
+        + '[schedules.api]\nworkflow = "sched.tick"\ninterval = "1h"\n'
+        + 'params = { token = "${SCHED_TOKEN}", day = "{logical_date:%Y-%m-%d}" }\n',
+    )
+    env["SCHED_TOKEN"] = secret
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [SPINE, "--config", str(config), *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    outputs = [
+        run("schedules", "list"),
+        run("schedules", "list", "--json"),
+        run("schedules", "next", "api", "--count", "2"),
+        run("schedules", "next", "api", "--json"),
+        run("schedules", "pause", "api"),  # writes the definition to the schedules table
+    ]
+    for result in outputs:
+        assert result.returncode == 0, result.stderr
+        assert secret not in result.stdout + result.stderr
+    assert "token=***" in outputs[2].stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "spine.db") as connection:
+        stored = connection.execute("SELECT params FROM schedules").fetchall()
+    assert stored
+    assert secret not in repr(stored)

@@ -223,7 +223,7 @@ def _prepared(
     schedules = _schedules(host)
     schedule = _named(schedules, name)
     require_tables(host.storage, [schema.schedules, schema.schedule_runs])
-    ledger = ScheduleLedger(host.storage)
+    ledger = ScheduleLedger(host.storage, host.config.redactor)
     if sync:
         origins = {s.name: _origin(host, s) for s in schedules}
         ledger.sync(schedules, origins, now=utc_now())

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from spine_host.host import Host
     from spine_host.orchestration.schedule import Schedule
     from spine_host.orchestration.schedule_ledger import ScheduleState
+    from spine_host.redaction import Redactor
 
 __all__ = ["schedules_group"]
 
@@ -44,7 +45,7 @@ def list_command(state: CliState, as_json: bool) -> None:
         emit_json(
             [
                 {
-                    **item.to_dict(),
+                    **host.config.redactor.redact_data(item.to_dict()),
                     "from": _origin(host, item),
                     **_state_dict(states.get(item.name)),
                 }
@@ -106,6 +107,7 @@ def next_command(
     schedules together, in time order.
     """
     schedules = _schedules(state.host())
+    redactor = state.host().config.redactor
     after = _parse_after(after_text)
     if name is not None:
         chosen = [_named(schedules, name)]
@@ -116,7 +118,7 @@ def next_command(
         chosen = [s for s in schedules if s.enabled and s.name not in paused]
     fires = list(islice(heapq.merge(*(_fires(schedule, after) for schedule in chosen)), count))
     if as_json:
-        emit_json([_fire_dict(schedule, instant) for instant, _, schedule in fires])
+        emit_json([_fire_dict(schedule, instant, redactor) for instant, _, schedule in fires])
         return
     rows = [
         (
@@ -124,7 +126,7 @@ def next_command(
             _local_time(schedule, instant),
             schedule.timezone,
             format_time(instant),
-            format_params(_params(schedule, instant)),
+            format_params(_params(schedule, instant, redactor)),
         )
         for instant, _, schedule in fires
     ]
@@ -186,7 +188,7 @@ def _offset(moment: datetime) -> str:
     return f"{text[:3]}:{text[3:5]}"
 
 
-def _fire_dict(schedule: Schedule, instant: datetime) -> dict[str, Any]:
+def _fire_dict(schedule: Schedule, instant: datetime, redactor: Redactor) -> dict[str, Any]:
     local = instant.astimezone(schedule.zone)
     return {
         "schedule": schedule.name,
@@ -194,13 +196,14 @@ def _fire_dict(schedule: Schedule, instant: datetime) -> dict[str, Any]:
         "timezone": schedule.timezone,
         "utc_offset": _offset(local),
         "utc": instant.isoformat(),
-        "params": _params(schedule, instant),
+        "params": _params(schedule, instant, redactor),
     }
 
 
-def _params(schedule: Schedule, instant: datetime) -> dict[str, Any]:
-    """The parameters the run for this fire would get."""
-    return schedule.params_for(instant)
+def _params(schedule: Schedule, instant: datetime, redactor: Redactor) -> dict[str, Any]:
+    """The parameters the run for this fire would get, secrets masked."""
+    masked: dict[str, Any] = redactor.redact_data(schedule.params_for(instant))
+    return masked
 
 
 def _states(host: Host) -> dict[str, ScheduleState]:

@@ -25,6 +25,7 @@ from spine_host.orchestration.schedule_fire import (
     Fire,
     FireStatus,
 )
+from spine_host.redaction import Redactor
 from spine_host.storage import schema
 
 if TYPE_CHECKING:
@@ -52,10 +53,17 @@ class ScheduleState:
 
 
 class ScheduleLedger:
-    """Reads and writes ``schedules`` and ``schedule_runs`` in ``storage``."""
+    """Reads and writes ``schedules`` and ``schedule_runs`` in ``storage``.
 
-    def __init__(self, storage: DatabaseAdapter) -> None:
+    Args:
+        storage: the host's storage adapter.
+        redactor: masks secrets (values from ``${ENV}``, secret-named keys) in the schedule
+            definitions written to ``schedules``.
+    """
+
+    def __init__(self, storage: DatabaseAdapter, redactor: Redactor | None = None) -> None:
         self.storage = storage
+        self.redactor = redactor or Redactor()
 
     # -- definitions and operator state --------------------------------------------------------
 
@@ -71,7 +79,7 @@ class ScheduleLedger:
         states = self.states()
         with self.storage.transaction():
             for schedule in schedules:
-                values = _definition(schedule, origins.get(schedule.name))
+                values = _definition(schedule, origins.get(schedule.name), self.redactor)
                 state = states.get(schedule.name)
                 if state is None:
                     self.storage.execute(
@@ -134,12 +142,17 @@ class ScheduleLedger:
         )
         return changed > 0
 
-    def set_next(self, name: str, next_fire_at: datetime | None) -> None:
-        """Record when ``name`` fires next (for people reading the table)."""
-        self.storage.execute(
+    def set_next(self, upcoming: Mapping[str, datetime | None]) -> None:
+        """Record when each schedule fires next (for people reading the table), in one batch."""
+        if not upcoming:
+            return
+        statement = (
             sa.update(_schedules)
-            .where(_schedules.c.schedule_name == name)
-            .values(next_fire_at=next_fire_at)
+            .where(_schedules.c.schedule_name == sa.bindparam("b_name"))
+            .values(next_fire_at=sa.bindparam("b_next", type_=_schedules.c.next_fire_at.type))
+        )
+        self.storage.executemany(
+            statement, [{"b_name": name, "b_next": at} for name, at in sorted(upcoming.items())]
         )
 
     # -- fires ---------------------------------------------------------------------------------
@@ -416,13 +429,13 @@ def _fire(row: Mapping[str, Any]) -> Fire:
     )
 
 
-def _definition(schedule: Schedule, origin: str | None) -> dict[str, Any]:
+def _definition(schedule: Schedule, origin: str | None, redactor: Redactor) -> dict[str, Any]:
     data = schedule.to_dict()
     return {
         "schedule_name": schedule.name,
         "target_kind": schedule.target_kind,
         "target": schedule.target,
-        "params": json_safe(data["params"]),
+        "params": json_safe(redactor.redact_data(data["params"])),
         "cron_expression": schedule.cron,
         "interval_seconds": int(schedule.interval) if schedule.interval is not None else None,
         "time_zone": schedule.timezone,

@@ -89,7 +89,7 @@ class SchedulerService:
         self.heartbeat_interval = heartbeat_interval
         self.stale_after = stale_after
         self.owner = new_owner()
-        self.ledger = ScheduleLedger(host.storage)
+        self.ledger = ScheduleLedger(host.storage, host.config.redactor)
         listed = validate_schedules(host) if schedules is None else list(schedules)
         self._schedules: dict[str, Schedule] = {s.name: s for s in listed}
         self._stopping = threading.Event()
@@ -249,7 +249,9 @@ class SchedulerService:
                 )
         if not planned:
             return []
-        planned.sort(key=lambda pair: (pair[1].nominal_time, self._rank(pair[0])))
+        # One order on every replica (time, after-depth, name): concurrent claims of the same
+        # keys then never wait on each other in a cycle.
+        planned.sort(key=lambda pair: (pair[1].nominal_time, self._rank(pair[0]), pair[0].name))
         claimed_at = self.clock()
         fires = [(schedule, _with_claim_time(fire, claimed_at)) for schedule, fire in planned]
         won = {
@@ -433,13 +435,10 @@ class SchedulerService:
     def _record_next(self, schedules: list[Schedule]) -> None:
         with self._lock:
             upcoming = {name: instant for instant, name in self._heap}
-        for schedule in schedules:
-            try:
-                self.ledger.set_next(schedule.name, upcoming.get(schedule.name))
-            except SpineError as error:  # informational only: never stop firing for it
-                log.warning(
-                    "could not record the next fire of %s: %s", schedule.name, error.message
-                )
+        try:
+            self.ledger.set_next({s.name: upcoming.get(s.name) for s in schedules})
+        except SpineError as error:  # informational only: never stop firing for it
+            log.warning("could not record the next fire times: %s", error.message)
 
     def _abandoned_outcome(self, fire: Fire) -> tuple[FireStatus, str] | None:
         gone = f"scheduler {fire.claimed_by} stopped"
