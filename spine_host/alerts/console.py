@@ -8,12 +8,13 @@ from typing import TextIO
 import attrs
 
 from spine_host.alerts.alert import Alert, DeliveryResult, DeliveryStatus
+from spine_host.errors import ErrorCategory, SpineError
 
-__all__ = ["ConsoleChannel"]
+__all__ = ["ConsoleChannel", "alert_line"]
 
 
 class ConsoleChannel:
-    """Writes ``[SEVERITY] title: message`` to a stream (standard error unless told otherwise)."""
+    """Writes one line per alert (see :func:`alert_line`) to standard error (or stdout)."""
 
     @attrs.frozen
     class Config:
@@ -31,11 +32,30 @@ class ConsoleChannel:
     def send(self, alert: Alert) -> DeliveryResult:
         """Print the alert; a closed stream is a FAILED delivery, not an exception."""
         stream = self._stream or (sys.stdout if self.config.stream == "stdout" else sys.stderr)
-        line = f"[{alert.severity.name}] {alert.title}"
-        if alert.message:
-            line += f": {alert.message}"
         try:
-            print(line, file=stream, flush=True)
+            print(alert_line(alert), file=stream, flush=True)
         except (OSError, ValueError) as exc:
-            return DeliveryResult(channel=self.name, status=DeliveryStatus.FAILED, detail=str(exc))
+            error = SpineError(
+                f"console channel {self.name}: cannot write to {self.config.stream}: {exc}",
+                category=ErrorCategory.INTERNAL,
+                retryable=False,
+            )
+            return DeliveryResult(
+                channel=self.name, status=DeliveryStatus.FAILED, detail=error.message, error=error
+            )
         return DeliveryResult(channel=self.name, status=DeliveryStatus.SENT)
+
+
+def alert_line(alert: Alert) -> str:
+    """``[ERROR] title: message (run ID; 9 similar alerts suppressed since ...)``, one line."""
+    line = f"[{alert.severity.name}] {alert.title}"
+    if alert.message:
+        line += f": {' '.join(alert.message.split())}"
+    notes = [note for note in (_run(alert), alert.digest) if note]
+    if notes:
+        line += f" ({'; '.join(notes)})"
+    return line
+
+
+def _run(alert: Alert) -> str | None:
+    return f"run {alert.run_id}" if alert.run_id else None

@@ -12,7 +12,8 @@
             adapter.close()
 """
 
+from spine_host.testing.conformance.alerts import AlertChannelSuite
 from spine_host.testing.conformance.sources import SourceSuite
 from spine_host.testing.conformance.storage import StorageAdapterSuite
 
-__all__ = ["SourceSuite", "StorageAdapterSuite"]
+__all__ = ["AlertChannelSuite", "SourceSuite", "StorageAdapterSuite"]
