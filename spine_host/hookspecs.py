@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from spine_host.alerts.alert import Alert, DeliveryResult
     from spine_host.alerts.channel import AlertChannel
     from spine_host.errors import SpineError
+    from spine_host.host import Host
     from spine_host.orchestration.contracts import (
         Executor,
         RunRecord,
@@ -197,14 +198,17 @@ def spine_register_commands(cli: click.Group) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Events: observers. Every implementation is called; one raising is logged, not propagated.
+# Each also receives ``host`` (the Host that raised the event) if it names that argument.
 # ---------------------------------------------------------------------------------------------
 
 
 @hookspec
-def spine_run_started(run: RunRecord) -> None:
+def spine_run_started(run: RunRecord, host: Host) -> None:
     """A workflow or pipeline run has started.
 
     :param run: the run, with ``run_id`` and ``status``.
+    :param host: the host that raised the event (its storage, config and alert router); an
+        implementation that does not need it leaves the argument out.
 
     Called after the run's history row is written, before its first step starts.
 
@@ -217,11 +221,13 @@ def spine_run_started(run: RunRecord) -> None:
 
 
 @hookspec
-def spine_step_finished(run: RunRecord, step: StepRecord) -> None:
+def spine_step_finished(run: RunRecord, step: StepRecord, host: Host) -> None:
     """One attempt of one workflow step has ended (completed, failed, skipped, timed out).
 
     :param run: the run the step belongs to.
     :param step: the attempt, with ``step_name``, ``status`` and ``attempt``.
+    :param host: the host that raised the event (its storage, config and alert router); an
+        implementation that does not need it leaves the argument out.
 
     Called after the attempt's history row is written.
 
@@ -234,12 +240,15 @@ def spine_step_finished(run: RunRecord, step: StepRecord) -> None:
 
 
 @hookspec
-def spine_run_finished(run: RunRecord) -> None:
+def spine_run_finished(run: RunRecord, host: Host) -> None:
     """A run has reached a terminal state (COMPLETED, FAILED, PARTIAL, CRASHED, ...).
 
-    :param run: the finished run.
+    :param run: the finished run (a workflow run, or a pipeline execution).
+    :param host: the host that raised the event (its storage, config and alert router); an
+        implementation that does not need it leaves the argument out.
 
-    Called after the final history row is written, also for runs reaped as CRASHED.
+    Called after the final history row is written, also for runs reaped as CRASHED (by the
+    one process whose reaping ended the run, so once per run).
 
     Example::
 
@@ -251,11 +260,13 @@ def spine_run_finished(run: RunRecord) -> None:
 
 
 @hookspec
-def spine_alert_delivered(alert: Alert, delivery: DeliveryResult) -> None:
-    """A channel has tried to deliver an alert.
+def spine_alert_delivered(alert: Alert, delivery: DeliveryResult, host: Host) -> None:
+    """A channel has tried to deliver an alert, or the router decided it would not.
 
     :param alert: the alert routed.
-    :param delivery: the channel's result (SENT, FAILED, THROTTLED, FILTERED).
+    :param delivery: the outcome (SENT, FAILED after retries, THROTTLED, FILTERED).
+    :param host: the host that raised the event (its storage, config and alert router); an
+        implementation that does not need it leaves the argument out.
 
     Called once per channel per alert, after the ``alert_deliveries`` row is written.
 
@@ -268,12 +279,14 @@ def spine_alert_delivered(alert: Alert, delivery: DeliveryResult) -> None:
 
 
 @hookspec
-def spine_schedule_fired(fire: ScheduleFire) -> None:
+def spine_schedule_fired(fire: ScheduleFire, host: Host) -> None:
     """A schedule fire changed state: CLAIMED, RUNNING, or an outcome (SUCCEEDED, FAILED...).
 
     :param fire: the fire: ``schedule_name``, ``nominal_time`` (aware UTC), ``status``,
         ``reason`` (why SKIPPED, MISSED or FAILED), ``fired_by`` (``schedule``, ``catch-up``,
         ``run-now``, ``backfill``) and ``run_id`` or ``execution_id`` once its run started.
+    :param host: the host that raised the event (its storage, config and alert router); an
+        implementation that does not need it leaves the argument out.
 
     Called on the one process that holds the fire (the replica that won its claim), once per
     state, after the state is recorded in ``schedule_runs``. A MISSED fire is reported once,

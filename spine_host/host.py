@@ -22,6 +22,7 @@ from spine_host.structuring import structure
 
 if TYPE_CHECKING:
     from spine_host.alerts.channel import AlertChannel
+    from spine_host.alerts.router import AlertRouter
     from spine_host.orchestration.contracts import Executor, ScheduleSpec, WorkflowSpec
     from spine_host.pipelines.pipeline import Pipeline
     from spine_host.sources.source import Source
@@ -99,6 +100,7 @@ class Host:
         )
         self.registries = self._collect_registrations()
         self._storage: DatabaseAdapter | None = None
+        self._alerts: AlertRouter | None = None
         self.plugins.raise_if_strict()
 
     @classmethod
@@ -109,8 +111,9 @@ class Host:
     # -- plugins -------------------------------------------------------------------------------
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
-        """Fire an event hook; each implementation runs even when another raises."""
-        self.plugins.call_each(hook_name, kwargs)
+        """Fire an event hook (with ``host=self``); each implementation runs even when another
+        raises."""
+        self.plugins.call_each(hook_name, {**kwargs, "host": self})
 
     def classify(self, exc: BaseException) -> SpineError:
         """Classify any exception, asking plugins (``spine_classify_error``) first."""
@@ -204,8 +207,28 @@ class Host:
             )
         return self.registries.storage.get(scheme)(url, **options)
 
+    # -- alerts --------------------------------------------------------------------------------
+
+    @property
+    def alerts(self) -> AlertRouter:
+        """The alert router for ``[alerts.channels]``, built on first use."""
+        if self._alerts is None:
+            from spine_host.alerts.router import AlertRouter
+
+            self._alerts = AlertRouter(self)
+        return self._alerts
+
+    def use_alert_router(self, router: AlertRouter) -> None:
+        """Route this host's alerts through ``router`` (tests: a fake clock, no retry waits)."""
+        if self._alerts is not None:
+            self._alerts.close(timeout=0)
+        self._alerts = router
+
     def close(self) -> None:
-        """Release the storage adapter's connections."""
+        """Deliver queued alerts (30 s at most), then release the storage adapter's connections."""
+        if self._alerts is not None:
+            self._alerts.close(timeout=30.0)
+            self._alerts = None
         if self._storage is not None:
             self._storage.close()
             self._storage = None

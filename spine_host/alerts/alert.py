@@ -90,8 +90,12 @@ class Alert:
 
 
 class DeliveryStatus(enum.StrEnum):
-    """The outcome of one channel's attempt to deliver one alert."""
+    """The outcome of one channel's attempt to deliver one alert.
 
+    PENDING is the router's: the delivery is recorded and under way (retries included).
+    """
+
+    PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
     THROTTLED = "THROTTLED"

@@ -1,14 +1,16 @@
-"""Builtin alert channels: ``console``."""
+"""Builtin alerting: the ``console`` channel, and the alerts spine raises by itself (failed,
+crashed and recovered runs, missed schedule fires; see :mod:`spine_host.alerts.automatic`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spine_host.alerts.console import ConsoleChannel
 from spine_host.plugins import hookimpl
 
 if TYPE_CHECKING:
     from spine_host.alerts.channel import AlertChannel
+    from spine_host.host import Host
     from spine_host.registry import Register
 
 
@@ -16,3 +18,19 @@ if TYPE_CHECKING:
 def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> None:
     """Provide the ``console`` channel."""
     register("console", ConsoleChannel)
+
+
+@hookimpl
+def spine_run_finished(run: Any, host: Host) -> None:
+    """Alert on a failed or crashed run; notice a recovery."""
+    from spine_host.alerts.automatic import on_run_finished
+
+    on_run_finished(host, run)
+
+
+@hookimpl
+def spine_schedule_fired(fire: Any, host: Host) -> None:
+    """Alert on a missed schedule fire."""
+    from spine_host.alerts.automatic import on_schedule_fired
+
+    on_schedule_fired(host, fire)
