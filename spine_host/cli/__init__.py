@@ -97,8 +97,8 @@ def _configure_logging(verbose: int) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from spine_host.cli import config as config_commands
     from spine_host.cli import (
+        alerts,
         db,
         doctor,
         plugins,
@@ -110,6 +110,7 @@ def _register_builtin_commands() -> None:
         schedules,
         workflows,
     )
+    from spine_host.cli import config as config_commands
     from spine_host.cli import pipelines as pipeline_commands
     from spine_host.cli import sources as sources_commands
 
@@ -125,6 +126,7 @@ def _register_builtin_commands() -> None:
     cli.add_command(runs.runs_group)
     cli.add_command(schedules.schedules_group)  # with schedule_actions' commands
     cli.add_command(scheduler.scheduler_group)
+    cli.add_command(alerts.alerts_group)
     del schedule_actions  # imported for the commands it adds to schedules_group
 
 

@@ -8,6 +8,8 @@ scheme and host.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +20,7 @@ from spine_host.alerts.alert import Alert, DeliveryResult, DeliveryStatus
 from spine_host.errors import SpineError, classify
 from spine_http.errors import classify_requests_error, error_for_status
 
-__all__ = ["WebhookChannel", "alert_payload"]
+__all__ = ["WebhookChannel", "alert_payload", "signature"]
 
 
 class WebhookChannel:
@@ -39,10 +41,16 @@ class WebhookChannel:
             timeout: seconds for connecting and for the answer.
             verify: verify TLS certificates.
             ca_bundle: a CA bundle file to verify against.
+            signing_secret: when set, each request carries ``signature_header`` =
+                ``sha256=<hex HMAC-SHA256 of the body with this secret>``, so the receiver can
+                check the alert came from spine (a secret: keep it in ``${ENV}``).
+            signature_header: the header that carries the signature.
         """
 
         url: str = attrs.field(repr=False)
         headers: dict[str, str] = attrs.field(factory=dict, repr=False)
+        signing_secret: str | None = attrs.field(default=None, repr=False)
+        signature_header: str = "X-Spine-Signature"
         timeout: float = 10.0
         verify: bool = True
         ca_bundle: str | None = None
@@ -57,14 +65,20 @@ class WebhookChannel:
 
         target = _endpoint(self.config.url)
         secrets = [self.config.url, *self.config.headers.values()]
+        if self.config.signing_secret:
+            secrets.append(self.config.signing_secret)
         verify: bool | str = self.config.verify
         if self.config.verify and self.config.ca_bundle:
             verify = self.config.ca_bundle
+        body = json.dumps(alert_payload(alert), default=str).encode("utf-8")
+        headers = {"Content-Type": "application/json", **self.config.headers}
+        if self.config.signing_secret:
+            headers[self.config.signature_header] = signature(self.config.signing_secret, body)
         try:
             response = requests.post(
                 self.config.url,
-                data=json.dumps(alert_payload(alert), default=str),
-                headers={"Content-Type": "application/json", **self.config.headers},
+                data=body,
+                headers=headers,
                 timeout=self.config.timeout,
                 verify=verify,
             )
@@ -92,6 +106,12 @@ class WebhookChannel:
         )
 
 
+def signature(secret: str, body: bytes) -> str:
+    """``sha256=<hex>``: the HMAC-SHA256 of ``body`` keyed with ``secret``."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """The JSON document a webhook receives for ``alert``."""
     return {
@@ -104,6 +124,10 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "run_id": alert.run_id,
         "error_category": alert.error_category,
         "dedup_key": alert.dedup_key,
+        "recovery": alert.recovery,
+        "suppressed": alert.suppressed,
+        "digest": alert.digest,
+        "look_further": alert.look_further,
         "created_at": alert.created_at.isoformat(),
         "metadata": dict(alert.metadata),
     }

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from spine_http.webhook import WebhookChannel
 
 from spine_host import Host
 from spine_host.alerts.alert import Alert, DeliveryStatus
 from spine_host.config import load_config
 from spine_host.errors import ErrorCategory
+from spine_host.testing.conformance.alerts import AlertChannelSuite
 
 ALERT = Alert(
     severity="ERROR",
@@ -79,3 +81,35 @@ def test_an_unreachable_webhook_fails_without_showing_its_url(closed_port_url: s
     assert delivery.error.category is ErrorCategory.TRANSIENT
     assert "T0K3N" not in delivery.detail
     assert "T0K3N" not in json.dumps(delivery.error.to_dict())
+
+
+def test_a_signing_secret_signs_the_body_with_hmac_sha256(api: Any) -> None:
+    import hashlib
+    import hmac
+
+    api.route("/signed", lambda request: (200, {"ok": True}))
+    delivery = channel(api.url("/signed"), signing_secret="sh4red-s3cret").send(ALERT)
+    assert delivery.status is DeliveryStatus.SENT
+    (hit,) = api.hits("/signed")
+    expected = hmac.new(b"sh4red-s3cret", hit.body, hashlib.sha256).hexdigest()
+    assert hit.header("X-Spine-Signature") == f"sha256={expected}"
+    assert "sh4red-s3cret" not in repr(channel(api.url("/signed"), signing_secret="sh4red-s3cret"))
+
+
+class TestWebhookChannel(AlertChannelSuite):
+    @pytest.fixture
+    def channel(self, api: Any) -> WebhookChannel:
+        api.route("/hooks/T0K3N-conformance", lambda request: (200, {"ok": True}))
+        return channel(api.url("/hooks/T0K3N-conformance"), signing_secret="s1gning-key")
+
+    @pytest.fixture
+    def received(self, api: Any):  # type: ignore[no-untyped-def]
+        return lambda: [hit.body.decode() for hit in api.hits("/hooks/T0K3N-conformance")]
+
+    @pytest.fixture
+    def unreachable_channel(self, closed_port_url: str) -> WebhookChannel:
+        return channel(closed_port_url + "/hooks/T0K3N-conformance", signing_secret="s1gning-key")
+
+    @pytest.fixture
+    def secrets(self) -> list[str]:
+        return ["T0K3N-conformance", "s1gning-key"]
