@@ -62,18 +62,32 @@ class PluginsConfig:
     disable: list[str] = attrs.field(factory=list)
 
 
+def _duration_or_none(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    from spine_host.orchestration.schedule import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{attribute.name}: {exc}") from None
+    if seconds is not None and seconds < 0:
+        raise ValueError(f"{attribute.name}: must not be negative, got {value!r}")
+
+
 @attrs.frozen
 class ChannelConfig:
     """``[alerts.channels.NAME]``: routing keys every channel has, plus its own ``options``.
 
-    The type-specific keys (everything but ``type``, ``min_severity``, ``domains`` and
-    ``enabled``) are kept in ``options`` and structured into the channel class's ``Config``.
+    The type-specific keys (everything but ``type``, ``min_severity``, ``domains``,
+    ``enabled`` and ``throttle``) are kept in ``options`` and structured into the channel class's
+    ``Config``. ``throttle`` is how long repeats of one problem are held back on this channel
+    (seconds or ``"5m"``; default 5 minutes; ``0`` sends every repeat).
     """
 
     type: str
     min_severity: Severity = Severity.WARNING
     domains: list[str] = attrs.field(factory=lambda: ["*"])
     enabled: bool = True
+    throttle: Any = attrs.field(default=None, validator=_duration_or_none)
     options: dict[str, Any] = attrs.field(factory=dict, repr=_masked)
 
 
@@ -218,7 +232,7 @@ def parse_config(
 
 
 _TOP_LEVEL_KEYS = frozenset({"storage", "plugins", "alerts", "sources", "schedules"})
-_CHANNEL_KEYS = frozenset({"type", "min_severity", "domains", "enabled"})
+_CHANNEL_KEYS = frozenset({"type", "min_severity", "domains", "enabled", "throttle"})
 
 
 def _tables(value: Any, path: str, allowed: set[str] | None = None) -> dict[str, Any]:

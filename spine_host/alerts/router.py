@@ -63,6 +63,7 @@ class Route:
     min_severity: Severity = Severity.WARNING
     domains: tuple[str, ...] = ("*",)
     broken: str | None = None  # why the channel could not be built
+    throttle: float | None = None  # seconds; None: the router's window
 
     def refuses(self, alert: Alert) -> str | None:
         """Why this route filters ``alert`` out, or None when it takes it."""
@@ -178,8 +179,9 @@ class AlertRouter:
         with self.host.storage.lock(f"alert:{route.name}:{alert.dedup_key}"[:200]):
             now = self.clock()
             last = self.ledger.last_notified(route.name, alert.dedup_key)
-            window = timedelta(seconds=self.throttle_window)
-            if not alert.recovery and last is not None and now - last < window:
+            seconds = route.throttle if route.throttle is not None else self.throttle_window
+            window = timedelta(seconds=seconds)
+            if not alert.recovery and last is not None and now - last < window and seconds > 0:
                 return None
             suppressed, first = self.ledger.throttled_since(route.name, alert.dedup_key, last)
             delivery_id = self.ledger.add_delivery(
@@ -328,12 +330,15 @@ def channel_settings(host: Host) -> dict[str, dict[str, Any]]:
 def _route(
     name: str, table: ChannelConfig, channel: AlertChannel | None, broken: str | None
 ) -> Route:
+    from spine_host.orchestration.schedule import parse_duration
+
     return Route(
         name=name,
         channel=channel,
         min_severity=table.min_severity,
         domains=tuple(table.domains),
         broken=broken,
+        throttle=parse_duration(table.throttle),
     )
 
 
