@@ -405,3 +405,26 @@ def test_a_run_now_does_not_hide_fires_a_restarted_scheduler_must_catch_up(host)
     by_time = {f.nominal_time: f for f in history(restarted, "m")}
     assert by_time[utc(2026, 5, 4, 9, 2)].status is FireStatus.MISSED
     assert by_time[utc(2026, 5, 4, 9, 3)].status is FireStatus.SUCCEEDED
+
+
+def test_replicas_starting_together_on_a_new_database_both_start(host) -> None:
+    clock = Clock(utc(2026, 5, 4, 9, 0, 30))
+    many = [Schedule(f"s{n:03}", workflow="sched.tick", cron="* * * * *") for n in range(200)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def start() -> None:
+        scheduler = SchedulerService(host, many, clock=clock)
+        barrier.wait()
+        try:
+            scheduler.sync()
+        except BaseException as exc:  # the bug this pins: a duplicate key on schedules
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(SchedulerService(host, many, clock=clock).ledger.states()) == 200

@@ -75,7 +75,17 @@ class ScheduleLedger:
         A schedule enabled again after being disabled also catches up only from ``now``: the
         fires it was disabled for were not missed, they were not wanted. Rows of schedules no
         longer defined are kept (their history still refers to them). Returns every state.
+
+        Replicas starting together sync one at a time (a named lock), so none of them inserts a
+        row another has just inserted.
         """
+        with self.storage.lock("spine:schedules-sync"):
+            self._sync(schedules, origins, now)
+        return self.states()
+
+    def _sync(
+        self, schedules: Iterable[Schedule], origins: Mapping[str, str], now: datetime
+    ) -> None:
         states = self.states()
         with self.storage.transaction():
             for schedule in schedules:
@@ -96,7 +106,6 @@ class ScheduleLedger:
                     .where(_schedules.c.schedule_name == schedule.name)
                     .values(**values)
                 )
-        return self.states()
 
     def states(self) -> dict[str, ScheduleState]:
         """Every row of ``schedules`` by name."""
