@@ -227,8 +227,13 @@ def test_a_workflow_that_succeeds_after_failing_sends_one_recovery_notice(
     assert titles == ["workflow sched.fail recovered", "workflow sched.fail FAILED"]
     (notice,) = [a for a in AlertLedger(host.storage).alerts() if "recovered" in a.title]
     assert notice.severity == "INFO"
-    # INFO is below both channels' minimum: recorded, filtered, not sent.
-    assert {row.status for row in notice.deliveries} == {DeliveryStatus.FILTERED}
+    # INFO is below both channels' minimum, but ops heard of the failure: it hears it is over.
+    # pager never heard of it (CRITICAL only): a recovery would be noise there.
+    assert {row.channel: row.status for row in notice.deliveries} == {
+        "ops": DeliveryStatus.SENT,
+        "pager": DeliveryStatus.FILTERED,
+    }
+    assert [alert.recovery for alert in recording.sent["ops"]] == [False, True]
 
 
 def test_a_failed_pipeline_alerts_but_a_failed_workflow_step_alerts_once(

@@ -168,6 +168,26 @@ class AlertLedger:
         )
         return rows[0]["last"] if rows else None
 
+    def previous_reached(self, channel: str, dedup_key: str, alert_id: str) -> bool:
+        """Whether the latest alert with ``dedup_key`` before ``alert_id`` reached ``channel``
+        (delivered, under way, failed or throttled: not filtered)."""
+        rows = self.storage.query(
+            sa.select(_alerts.c.alert_id)
+            .where(_alerts.c.dedup_key == dedup_key[:255], _alerts.c.alert_id != alert_id)
+            .order_by(_alerts.c.created_at.desc())
+            .limit(1)
+        )
+        if not rows:
+            return False
+        reached = self.storage.query(
+            sa.select(_deliveries.c.status).where(
+                _deliveries.c.alert_id == rows[0]["alert_id"],
+                _deliveries.c.channel_name == channel,
+                _deliveries.c.status != DeliveryStatus.FILTERED.value,
+            )
+        )
+        return bool(reached)
+
     def throttled_since(
         self, channel: str, dedup_key: str, since: datetime | None
     ) -> tuple[int, datetime | None]:

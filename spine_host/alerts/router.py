@@ -12,7 +12,9 @@ and the last error. One slow or failing channel delays only its own queue.
 Throttling is per (channel, dedup key) and read from the delivery rows, so it holds across
 processes: the first alert of a problem is delivered, repeats within ``throttle_window`` are
 THROTTLED, and the next one delivered after the window carries the count of those suppressed
-(``Alert.suppressed``, the digest line). A recovery notice is never throttled.
+(``Alert.suppressed``, the digest line). A recovery notice is never throttled, and it reaches
+every channel that heard of the failure it ends, whatever that channel's minimum severity (a
+recovery is INFO; a ticketing channel must still resolve its incident).
 
 The router never raises into the caller: a database or channel failure is logged.
 """
@@ -156,6 +158,8 @@ class AlertRouter:
         results = []
         for route in self.routes:
             refused = route.refuses(alert)
+            if refused is not None and alert.recovery and self._told_of_failure(route, alert):
+                refused = None  # whoever heard of the failure hears that it is over
             if refused is not None:
                 results.append(self._decided(alert, route, DeliveryStatus.FILTERED, refused))
                 continue
@@ -172,6 +176,9 @@ class AlertRouter:
                 self._queue(route).put((to_send, delivery_id))
                 results.append(DeliveryResult(channel=route.name, status=DeliveryStatus.PENDING))
         return results
+
+    def _told_of_failure(self, route: Route, alert: Alert) -> bool:
+        return self.ledger.previous_reached(route.name, alert.dedup_key, alert.alert_id)
 
     def _throttle(self, alert: Alert, route: Route) -> tuple[int, Alert] | None:
         """Record a PENDING delivery (returning its id and the alert with its digest), or None
