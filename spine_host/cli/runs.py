@@ -155,7 +155,8 @@ def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
     """Mark workflow runs and pipeline executions whose process died CRASHED.
 
     A run or execution is reaped when its process is gone from this host, or its heartbeat is
-    older than --stale-after (on SQLite, only if its process is not alive here).
+    older than --stale-after (on SQLite, only if its process is not alive here). Each one
+    reaped raises one CRASHED alert, whichever process reaps it.
     """
     runner = _runner(state, reap_on_start=False)
     limit = parse_duration(stale_after)
