@@ -34,7 +34,7 @@ def test_builtins_are_listed_as_plugins_of_spine_host() -> None:
     assert builtin.builtin
     assert builtin.distribution == "spine-host"
     assert builtin.status is PluginStatus.OK
-    assert builtin.provides == {"alert_channels": ["console"]}
+    assert builtin.provides == {"alert_channels": ["console", "email"]}
     assert "console" in host.registries.alert_channels
 
 

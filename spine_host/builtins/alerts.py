@@ -1,11 +1,13 @@
-"""Builtin alerting: the ``console`` channel, and the alerts spine raises by itself (failed,
-crashed and recovered runs, missed schedule fires; see :mod:`spine_host.alerts.automatic`)."""
+"""Builtin alerting: the ``console`` and ``email`` (SMTP) channels, and the alerts spine raises by
+itself (failed, crashed and recovered runs, missed schedule fires; see
+:mod:`spine_host.alerts.automatic`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from spine_host.alerts.console import ConsoleChannel
+from spine_host.alerts.email import EmailChannel
 from spine_host.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -16,8 +18,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> None:
-    """Provide the ``console`` channel."""
+    """Provide the ``console`` and ``email`` channels."""
     register("console", ConsoleChannel)
+    register("email", EmailChannel)
 
 
 @hookimpl
