@@ -10,8 +10,10 @@ path, the value found and what was expected::
 from __future__ import annotations
 
 import enum
+import json
 import re
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -47,7 +49,35 @@ def config_converter() -> cattrs.Converter:
     for enum_base in (enum.Enum, enum.StrEnum, enum.IntEnum):
         converter.register_structure_hook(enum_base, _enum)
     converter.register_structure_hook(Severity, lambda value, _: Severity.parse(value))
+    # cattrs builds a list from any iterable, so "db2" would become ["d", "b", "2"]: a string
+    # where a list is expected is an error instead.
+    converter.register_structure_hook_func(_is_sequence_type, _sequence(converter))
     return converter
+
+
+def _is_sequence_type(cls: Any) -> bool:
+    return typing.get_origin(cls) in (list, tuple, set, frozenset) or cls in (list, tuple)
+
+
+def _sequence(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    def structure_sequence(value: Any, cls: Any) -> Any:
+        if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            shown = "a string" if isinstance(value, str | bytes) else type(value).__name__
+            hint = f"; write {json.dumps([value])}" if isinstance(value, str) else ""
+            raise ValueError(f"expected a list, got {shown} {value!r}{hint}")
+        origin = typing.get_origin(cls) or cls
+        args = typing.get_args(cls)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            args = (args[0],)
+        if origin is tuple and len(args) > 1:
+            return tuple(
+                converter.structure(item, kind) for item, kind in zip(value, args, strict=True)
+            )
+        item_type = args[0] if args else Any
+        items = [converter.structure(item, item_type) for item in value]
+        return items if origin is list else origin(items)
+
+    return structure_sequence
 
 
 def structure(
@@ -114,6 +144,8 @@ def _describe(
     key = str(segments[-1]) if segments else ""
     shown = "" if value is _MISSING else f" = {Redactor().redact_data(value, key)!r}"
     reason = str(exc)
+    if len(exc.args) >= 2 and isinstance(exc.args[1], attrs.Attribute):
+        reason = str(exc.args[0])  # attrs validators pass (message, attribute, ...)
     if isinstance(exc, ValueError) and reason.startswith(repr(value)) and " is not " in reason:
         # Our hooks say "'X' is not a severity; expected ..."; keep only the expectation.
         reason = reason.split("; ", 1)[-1]

@@ -153,3 +153,35 @@ def test_str_enum_fields_are_validated_with_the_allowed_values() -> None:
     assert structure({"paging": "cursor"}, PagedApi, "sources.api").paging is Paging.CURSOR
     with pytest.raises(ConfigError, match=r"sources\.api\.paging = 'pages': .*offset, cursor"):
         structure({"paging": "pages"}, PagedApi, "sources.api")
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"plugins": {"disable": "db2"}}, "plugins.disable"),
+        ({"alerts": {"channels": {"ops": {"type": "console", "domains": "otc"}}}}, "domains"),
+    ],
+)
+def test_a_string_where_a_list_is_expected_is_refused_not_split(data: dict, path: str) -> None:
+    from spine_host.config import parse_config
+
+    with pytest.raises(ConfigError) as refused:
+        parse_config(data)
+    assert path in refused.value.message
+    assert "expected a list, got a string" in refused.value.message
+
+
+def test_a_validator_message_has_no_attrs_internals() -> None:
+    from spine_host.config import parse_config
+    from spine_host.host import Host
+
+    host = Host(
+        config=parse_config({"alerts": {"channels": {"ops": {"type": "console", "stream": "x"}}}}),
+        load_entrypoints=False,
+        storage_url="sqlite://",
+        environ={},
+    )
+    with pytest.raises(ConfigError) as refused:
+        host.alert_channel("ops")
+    assert "Attribute(" not in refused.value.message
+    assert "alerts.channels.ops.stream = 'x'" in refused.value.message
