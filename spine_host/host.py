@@ -300,6 +300,8 @@ class Host:
                 for claim in claims:
                     if claim.provider in infos:
                         infos[claim.provider].fail(PluginStatus.CONFLICT, message)
+        for info in infos.values():
+            _mark_empty(info)
 
 
 def _register_for(registry: Registry[Any], provider: str, explicit_name: bool) -> Any:
@@ -326,3 +328,24 @@ def _scheme(url: str) -> str:
         raise ConfigError(f"storage url {redact_url(url)!r} has no scheme, e.g. sqlite:///spine.db")
     # "postgresql+psycopg" and "db2+ibm_db" name a driver too; plugins register the base scheme.
     return scheme.split("+", 1)[0].lower()
+
+
+# Registration hooks whose results are not kept in a registry, so "provides" cannot show them.
+_UNREGISTERED_HOOKS = ("spine_register_commands",)
+
+
+def _mark_empty(info: PluginInfo) -> None:
+    """An OK plugin that registered nothing and observes nothing is EMPTY, and says so; one
+    that only observes lists the event hooks it implements as what it provides."""
+    if info.status is not PluginStatus.OK or info.provides:
+        return
+    observed = [
+        hook
+        for hook in info.hooks
+        if not hook.startswith("spine_register_") or hook in _UNREGISTERED_HOOKS
+    ]
+    if observed:
+        info.provides["hooks"] = sorted(observed)
+        return
+    info.status = PluginStatus.EMPTY
+    info.errors.append("provides nothing: it registers nothing and implements no event hook")

@@ -63,6 +63,8 @@ class PluginStatus(enum.StrEnum):
     """Where a plugin stands after loading."""
 
     OK = "ok"
+    #: Loaded, but it registered nothing and implements no event hook: it does nothing.
+    EMPTY = "empty"
     DISABLED = "disabled"
     INCOMPATIBLE = "incompatible"
     BROKEN = "broken"
@@ -85,8 +87,9 @@ class PluginInfo:
 
     @property
     def problem(self) -> bool:
-        """True when the plugin is broken, incompatible or in conflict (disabled is a choice)."""
-        return self.status not in (PluginStatus.OK, PluginStatus.DISABLED)
+        """True when the plugin is broken, incompatible or in conflict (disabled is a choice;
+        an empty plugin is reported, not a problem)."""
+        return self.status not in (PluginStatus.OK, PluginStatus.DISABLED, PluginStatus.EMPTY)
 
     def fail(self, status: PluginStatus, message: str) -> None:
         """Record a problem; a worse status is never downgraded by a later, milder one."""
@@ -111,6 +114,7 @@ class PluginInfo:
 
 _SEVERITY_ORDER = {
     PluginStatus.OK: 0,
+    PluginStatus.EMPTY: 0,
     PluginStatus.DISABLED: 1,
     PluginStatus.CONFLICT: 2,
     PluginStatus.BROKEN: 3,

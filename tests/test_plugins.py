@@ -177,3 +177,25 @@ def test_a_plugin_registering_one_name_twice_is_broken_with_a_clear_message() ->
     assert broken.status is PluginStatus.BROKEN
     assert "registered source type 'csv' twice" in broken.errors[0]
     assert "csv" not in host.registries.sources
+
+
+def test_a_plugin_that_provides_nothing_is_not_ok_but_an_observer_is() -> None:
+    from spine_host import hookimpl
+
+    class Empty:
+        pass
+
+    class Observer:
+        @hookimpl
+        def spine_run_finished(self, run):  # type: ignore[no-untyped-def]
+            pass
+
+    host = Host(plugins=[Empty(), Observer()], load_entrypoints=False, storage_url="sqlite://")
+    report = {item.name: item for item in host.plugin_report()}
+    empty = next(item for name, item in report.items() if "Empty" in name)
+    observer = next(item for name, item in report.items() if "Observer" in name)
+    assert empty.status is PluginStatus.EMPTY
+    assert empty.errors == ["provides nothing: it registers nothing and implements no event hook"]
+    assert not empty.problem  # reported, not fatal under SPINE_STRICT_PLUGINS
+    assert observer.status is PluginStatus.OK
+    assert observer.provides == {"hooks": ["spine_run_finished"]}
