@@ -545,7 +545,7 @@ def test_a_recipients_string_is_refused_naming_the_key() -> None:
         channel_for(25, recipients="ops@example.com")
     message = refused.value.message
     assert message.startswith("alerts.channels.mail.recipients = 'ops@example.com': ")
-    assert 'expected a list, got a string' in message
+    assert "expected a list, got a string" in message
     assert 'write ["ops@example.com"]' in message
 
     with pytest.raises(ValueError, match="'recipients' must be a list"):
