@@ -304,3 +304,69 @@ def test_channel_settings_are_mirrored_without_secrets(storage_url: str) -> None
         assert rows[0]["settings"]["webhook_url"] == "***"
     finally:
         host.close()
+
+
+def test_domain_globs_route_and_an_alert_without_domain_skips_filtered_channels(
+    storage_url: str,
+) -> None:
+    recording = RecordingChannels(types=["recording", "everything"])
+    host = alerting_host(
+        storage_url,
+        {
+            "otc": {"type": "recording", "domains": ["otc*"]},
+            "all": {"type": "everything"},
+        },
+        recording,
+    )
+    try:
+        for domain in ("otc", "otc_eu", "prices", None):
+            host.alerts.deliver(
+                Alert(
+                    severity="ERROR", title=f"about {domain}", domain=domain, dedup_key=str(domain)
+                )
+            )
+        assert [alert.domain for alert in recording.sent["otc"]] == ["otc", "otc_eu"]
+        assert [alert.domain for alert in recording.sent["all"]] == [
+            "otc",
+            "otc_eu",
+            "prices",
+            None,
+        ]
+        filtered = {
+            alert.title: row.last_error
+            for alert in AlertLedger(host.storage).alerts()
+            for row in alert.deliveries
+            if row.channel == "otc" and row.status is DeliveryStatus.FILTERED
+        }
+        assert filtered == {
+            "about prices": "domain prices not in otc*",
+            "about None": "no domain; the channel takes otc*",
+        }
+    finally:
+        host.close()
+
+
+def test_spine_alert_delivered_fires_once_per_channel_decision(storage_url: str) -> None:
+    from spine_host import hookimpl
+
+    seen: list[tuple[str, str]] = []
+
+    class Audit:
+        @hookimpl
+        def spine_alert_delivered(self, alert, delivery, host):  # type: ignore[no-untyped-def]
+            assert host is not None
+            seen.append((delivery.channel, delivery.status.value))
+
+    recording = RecordingChannels(types=["recording", "pager"])
+    host = alerting_host(
+        storage_url,
+        {"ops": {"type": "recording"}, "pager": {"type": "pager", "min_severity": "CRITICAL"}},
+        recording,
+        Audit(),
+    )
+    try:
+        host.alerts.raise_alert(failure(FakeClock()))
+        assert host.alerts.flush(10)
+        assert sorted(seen) == [("ops", "SENT"), ("pager", "FILTERED")]
+    finally:
+        host.close()
