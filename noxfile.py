@@ -24,7 +24,9 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def tests_bare(session: nox.Session) -> None:
     """The host's own tests with spine-host installed alone: no plugin distribution present."""
-    session.install(".", "pytest>=8", "hatchling>=1.21")
+    # aiosmtpd: the email channel's tests talk to a real local SMTP server (a test tool, not a
+    # plugin; the host stays alone).
+    session.install(".", "pytest>=8", "hatchling>=1.21", "aiosmtpd>=1.4")
     session.run(
         "python",
         "-m",

@@ -74,7 +74,18 @@ def _sequence(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
                 converter.structure(item, kind) for item, kind in zip(value, args, strict=True)
             )
         item_type = args[0] if args else Any
-        items = [converter.structure(item, item_type) for item in value]
+        items, errors = [], []
+        for index, item in enumerate(value):
+            try:
+                items.append(converter.structure(item, item_type))
+            except Exception as exc:  # reported with its index, as cattrs itself does
+                exc.__notes__ = [
+                    *getattr(exc, "__notes__", []),
+                    IterableValidationNote(f"Structuring {cls} @ index {index}", index, item_type),
+                ]
+                errors.append(exc)
+        if errors:
+            raise IterableValidationError(f"While structuring {cls!r}", errors, cls)
         return items if origin is list else origin(items)
 
     return structure_sequence
