@@ -79,3 +79,23 @@ def plugins_json(**kwargs: Any) -> dict[str, dict[str, object]]:
     result = spine("plugins", "--json", **kwargs)
     assert result.returncode == 0, result.stderr
     return {entry["name"]: entry for entry in json.loads(result.stdout)}
+
+
+def install_dist_info(site: Path, dist: str, entry_points: dict[str, str]) -> None:
+    """A code-less ``dist``-1.0.dist-info in ``site`` whose ``spine`` entry points load
+    ``entry_points`` (name -> module on the path), plus the sqlite storage and local executor
+    plugins for as long as they are not listed as builtins. Put ``site`` on PYTHONPATH."""
+    from spine_host.plugins import BUILTIN_PLUGINS
+
+    listed = {module for _, module in BUILTIN_PLUGINS}
+    lines = [f"{name} = {module}" for name, module in entry_points.items()]
+    for name, module in [
+        ("test_sqlite", "spine_host.builtins.sqlite"),
+        ("test_executors", "spine_host.builtins.executors"),
+    ]:
+        if module not in listed:
+            lines.append(f"{name} = {module}")
+    dist_info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[spine]\n" + "\n".join(lines) + "\n")

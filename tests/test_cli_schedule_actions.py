@@ -32,9 +32,8 @@ interval = "1h"
 NO_EXAMPLE = '[plugins]\ndisable = ["otc"]\n'
 
 
-@pytest.fixture
-def spine(tmp_path: Path):  # type: ignore[no-untyped-def]
-    config, env = prepare(tmp_path, f"sqlite:///{tmp_path}/spine.db", SCHEDULES)
+def runner(config: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """``run(*args)``: ``spine --config CONFIG ARGS`` in a real process."""
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -47,6 +46,11 @@ def spine(tmp_path: Path):  # type: ignore[no-untyped-def]
         )
 
     return run
+
+
+@pytest.fixture
+def spine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return runner(*prepare(tmp_path, f"sqlite:///{tmp_path}/spine.db", SCHEDULES))
 
 
 def statuses(table: str) -> list[str]:
@@ -146,15 +150,8 @@ def test_backfill_refuses_a_range_that_ends_before_it_starts(spine) -> None:
 
 
 def test_scheduler_run_without_schedules_is_a_usage_error(tmp_path: Path) -> None:
-    config, env = prepare(tmp_path, f"sqlite:///{tmp_path}/spine.db", NO_EXAMPLE)
-    result = subprocess.run(
-        [SPINE, "--config", str(config), "scheduler", "run"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = runner(*prepare(tmp_path, f"sqlite:///{tmp_path}/spine.db", NO_EXAMPLE))
+    result = run("scheduler", "run")
     assert result.returncode == 2
     assert "no schedules to fire" in result.stderr
 
@@ -171,16 +168,7 @@ def test_a_secret_in_schedule_params_is_never_printed_or_stored_in_schedules(
         + 'params = { token = "${SCHED_TOKEN}", day = "{logical_date:%Y-%m-%d}" }\n',
     )
     env["SCHED_TOKEN"] = secret
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [SPINE, "--config", str(config), *args],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    run = runner(config, env)
 
     outputs = [
         run("schedules", "list"),

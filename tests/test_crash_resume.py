@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from spine_host.orchestration.history import WorkflowHistoryRepository
 from spine_host.orchestration.records import RunStatus, StepStatus
-from spine_host.plugins import BUILTIN_PLUGINS
 from spine_host.storage import schema
 from spine_host.storage.types import utc_now
+from tests.plugin_distributions import install_dist_info
 from tests.plugins.workflow_fixtures import make_host, storage_url
 
 __all__ = ["storage_url"]
@@ -31,22 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def install_test_plugin(site: Path) -> None:
-    """A dist-info whose ``spine`` entry points load the crash workflow (and, until they are
-    listed as builtins, the sqlite storage and local executor plugins)."""
-    listed = {module for _, module in BUILTIN_PLUGINS}
-    entry_points = ["workflow_crash = tests.plugins.workflow_crash"]
-    for name, module in [
-        ("test_sqlite", "spine_host.builtins.sqlite"),
-        ("test_executors", "spine_host.builtins.executors"),
-    ]:
-        if module not in listed:
-            entry_points.append(f"{name} = {module}")
-    dist_info = site / "spine_workflow_crash_test-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: spine-workflow-crash-test\nVersion: 1.0\n"
+    """A dist-info whose ``spine`` entry point loads the crash workflow."""
+    install_dist_info(
+        site, "spine-workflow-crash-test", {"workflow_crash": "tests.plugins.workflow_crash"}
     )
-    (dist_info / "entry_points.txt").write_text("[spine]\n" + "\n".join(entry_points) + "\n")
 
 
 def cli(config: Path, *args: str) -> list[str]:

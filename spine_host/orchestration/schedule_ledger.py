@@ -227,19 +227,7 @@ class ScheduleLedger:
             SpineError: when the row no longer names ``fire.claimed_by`` as an open fire (a
                 replica resolved it as abandoned): this process must not write its outcome.
         """
-        row = {_COLUMN.get(key, key): _stored(value) for key, value in values.items()}
-        if "reason" in row:
-            row["reason"] = _reason(row["reason"])
-        changed = self.storage.execute(
-            sa.update(_runs)
-            .where(
-                _runs.c.schedule_run_id == fire.fire_id,
-                _runs.c.claimed_by == fire.claimed_by,
-                _runs.c.status.in_(OPEN_FIRE_STATUSES),
-            )
-            .values(**row)
-        )
-        if not changed:
+        if not self._update_open(fire, values):
             raise SpineError(
                 f"schedule {fire.schedule_name!r}: the fire for {fire.nominal_time.isoformat()} "
                 "is no longer held by this scheduler (another replica ended it as abandoned)",
@@ -318,6 +306,21 @@ class ScheduleLedger:
 
     def end_abandoned(self, fire: Fire, **values: Any) -> bool:
         """End an open fire of a replica that is gone, if it is still open under that replica."""
+        if not self._update_open(fire, values):
+            return False
+        self._note_outcome(attrs.evolve(fire, **values))
+        return True
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _enabled(self, name: str) -> bool:
+        rows = self.storage.query(
+            sa.select(_schedules.c.enabled).where(_schedules.c.schedule_name == name)
+        )
+        return bool(rows and rows[0]["enabled"])
+
+    def _update_open(self, fire: Fire, values: Mapping[str, Any]) -> bool:
+        """Write ``values`` to the fire's row if it is still open under its claimer."""
         row = {_COLUMN.get(key, key): _stored(value) for key, value in values.items()}
         if "reason" in row:
             row["reason"] = _reason(row["reason"])
@@ -330,17 +333,7 @@ class ScheduleLedger:
             )
             .values(**row)
         )
-        if changed:
-            self._note_outcome(attrs.evolve(fire, **values))
         return changed > 0
-
-    # -- helpers -------------------------------------------------------------------------------
-
-    def _enabled(self, name: str) -> bool:
-        rows = self.storage.query(
-            sa.select(_schedules.c.enabled).where(_schedules.c.schedule_name == name)
-        )
-        return bool(rows and rows[0]["enabled"])
 
     def _claim_on_conflict(self, rows: list[dict[str, Any]]) -> dict[tuple[str, datetime], int]:
         if self.storage.dialect == "sqlite":

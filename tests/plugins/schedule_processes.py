@@ -8,8 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from spine_host.plugins import BUILTIN_PLUGINS
 from spine_host.storage import schema
+from tests.plugin_distributions import install_dist_info
 from tests.plugins.workflow_fixtures import make_host
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,20 +17,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def install_targets(site: Path) -> None:
     """A dist-info whose ``spine`` entry point loads tests.plugins.schedule_targets."""
-    listed = {module for _, module in BUILTIN_PLUGINS}
-    entry_points = ["schedule_targets = tests.plugins.schedule_targets"]
-    for name, module in [
-        ("test_sqlite", "spine_host.builtins.sqlite"),
-        ("test_executors", "spine_host.builtins.executors"),
-    ]:
-        if module not in listed:
-            entry_points.append(f"{name} = {module}")
-    dist_info = site / "spine_schedule_targets_test-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: spine-schedule-targets-test\nVersion: 1.0\n"
+    install_dist_info(
+        site, "spine-schedule-targets-test", {"schedule_targets": "tests.plugins.schedule_targets"}
     )
-    (dist_info / "entry_points.txt").write_text("[spine]\n" + "\n".join(entry_points) + "\n")
 
 
 def prepare(tmp_path: Path, url: str, schedules: str) -> tuple[Path, dict[str, str]]:
