@@ -136,6 +136,15 @@ class AlertRouter:
         """Wait until queued deliveries are done; True when none is left."""
         deadline = None if timeout is None else time.monotonic() + timeout
         for name, pending in list(self._queues.items()):
+            patient = timeout is None or timeout > 2.0
+            if patient and pending.unfinished_tasks and not _join(pending, 2.0):
+                # Someone is waiting on us (a command about to exit): say why.
+                log.warning(
+                    "alert channel %s: %d delivery(ies) still under way (retries); waiting%s",
+                    name,
+                    pending.unfinished_tasks,
+                    "" if timeout is None else f" up to {timeout:g}s",
+                )
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             if not _join(pending, remaining):
                 log.warning("alert channel %s: deliveries still queued at exit", name)
