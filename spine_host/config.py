@@ -115,6 +115,7 @@ class SpineConfig:
     alerts: AlertsConfig = attrs.field(factory=AlertsConfig)
     sources: dict[str, SourceConfig] = attrs.field(factory=dict)
     schedules: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    freshness: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     path: Path | None = None
     secrets: frozenset[str] = attrs.field(default=frozenset(), repr=False)
 
@@ -132,6 +133,7 @@ class SpineConfig:
             "alerts": {"channels": {}},
             "sources": {},
             "schedules": {name: dict(table) for name, table in self.schedules.items()},
+            "freshness": {name: dict(table) for name, table in self.freshness.items()},
         }
         for name, channel in self.alerts.channels.items():
             table = converter.unstructure(channel)
@@ -226,12 +228,13 @@ def parse_config(
             for name, table in sources.items()
         },
         schedules=dict(_tables(data.get("schedules", {}), "schedules")),
+        freshness=dict(_tables(data.get("freshness", {}), "freshness")),
         path=path,
         secrets=frozenset(secrets),
     )
 
 
-_TOP_LEVEL_KEYS = frozenset({"storage", "plugins", "alerts", "sources", "schedules"})
+_TOP_LEVEL_KEYS = frozenset({"storage", "plugins", "alerts", "sources", "schedules", "freshness"})
 _CHANNEL_KEYS = frozenset({"type", "min_severity", "domains", "enabled", "throttle"})
 
 

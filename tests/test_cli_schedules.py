@@ -144,7 +144,7 @@ def test_list_shows_every_schedule_with_its_policies_and_origin(state: CliState)
     header, _, *rows = result.stdout.splitlines()
     assert header.split() == [
         "NAME", "TARGET", "TRIGGER", "ZONE", "CATCH-UP", "OVERLAP", "AFTER", "STATE",
-        "LAST", "FIRE", "(UTC)", "FROM",
+        "LAST", "FIRE", "(UTC)", "DEADLINE", "FROM",
     ]  # fmt: skip
     by_name = {row.split()[0]: row for row in rows}
     assert set(by_name) == {"hourly", "otc.weekly", "paused"}
@@ -154,8 +154,8 @@ def test_list_shows_every_schedule_with_its_policies_and_origin(state: CliState)
     assert "every 1h" in by_name["hourly"]
     assert "queue" in by_name["hourly"]
     # No scheduler has written to this database: no last fire yet.
-    assert by_name["hourly"].split()[-3:] == ["enabled", "-", "spine.toml"]
-    assert by_name["paused"].split()[-3:] == ["disabled", "-", "spine.toml"]
+    assert by_name["hourly"].split()[-4:] == ["enabled", "-", "-", "spine.toml"]
+    assert by_name["paused"].split()[-4:] == ["disabled", "-", "-", "spine.toml"]
 
 
 def test_list_json_has_the_full_definition(state: CliState) -> None:

@@ -47,7 +47,8 @@ def storage(tmp_path: Path) -> Iterator[SqliteAdapter]:
 
 
 def test_every_design_table_is_defined_plus_the_lock_table() -> None:
-    assert set(schema.metadata.tables) == DESIGN_TABLES | {"core_locks"}
+    # deadlines: issue 12 (missed deadlines claimed once across scheduler replicas).
+    assert set(schema.metadata.tables) == DESIGN_TABLES | {"core_locks", "deadlines"}
 
 
 @pytest.mark.parametrize("dialect_name", DIALECTS)

@@ -52,15 +52,19 @@ def check_command(state: CliState) -> None:
 
 
 def _schedule_problems(host: Host) -> list[str]:
-    """A bad ``[schedules.NAME]`` (cron, zone, key), an unknown target or an ``after`` cycle."""
+    """A bad ``[schedules.NAME]`` (cron, zone, key, deadline), an unknown target, an ``after``
+    cycle, or a bad ``[freshness.NAME]``."""
     from spine_host.errors import SpineError
+    from spine_host.orchestration.freshness import freshness_rules
     from spine_host.orchestration.schedule_sources import validate_schedules
 
-    try:
-        validate_schedules(host)
-    except SpineError as exc:
-        return [exc.message]
-    return []
+    problems = []
+    for check in (validate_schedules, freshness_rules):
+        try:
+            check(host)
+        except SpineError as exc:
+            problems.append(exc.message)
+    return problems
 
 
 def _drop_empty(data: dict[str, object]) -> dict[str, object]:

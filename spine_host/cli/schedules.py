@@ -48,6 +48,7 @@ def list_command(state: CliState, as_json: bool) -> None:
                     **host.config.redactor.redact_data(item.to_dict()),
                     "from": _origin(host, item),
                     **_state_dict(states.get(item.name)),
+                    "deadline_state": _deadline_state(host, item, bool(states)),
                 }
                 for item in schedules
             ]
@@ -64,6 +65,7 @@ def list_command(state: CliState, as_json: bool) -> None:
             list(schedule.after),
             _state(schedule, states.get(schedule.name)),
             _last(states.get(schedule.name)),
+            _deadline(host, schedule, bool(states)),
             _origin(host, schedule),
         )
         for schedule in schedules
@@ -79,6 +81,7 @@ def list_command(state: CliState, as_json: bool) -> None:
             "AFTER",
             "STATE",
             "LAST FIRE (UTC)",
+            "DEADLINE",
             "FROM",
         ],
         rows,
@@ -216,6 +219,37 @@ def _states(host: Host) -> dict[str, ScheduleState]:
         return ScheduleLedger(host.storage).states()
     except SpineError:
         return {}
+
+
+def _deadline(host: Host, schedule: Schedule, recorded: bool) -> str:
+    """``4h: on time`` / ``1h: missed`` / ``-``: the deadline and where it stands."""
+    from spine_host.orchestration.schedule import format_interval
+
+    if schedule.deadline is None:
+        return "-"
+    state = _deadline_state(host, schedule, recorded)
+    return (
+        f"{format_interval(schedule.deadline)}: {state}"
+        if state
+        else format_interval(schedule.deadline)
+    )
+
+
+def _deadline_state(host: Host, schedule: Schedule, recorded: bool) -> str | None:
+    """on time, due soon, missed, recovered; None without a deadline or without records."""
+    from spine_host.errors import SpineError
+    from spine_host.orchestration.deadlines import DeadlineWatch
+    from spine_host.orchestration.schedule_ledger import ScheduleLedger
+
+    if schedule.deadline is None or not recorded:
+        return None
+    watch = DeadlineWatch(
+        host, lambda: {schedule.name: schedule}, [], ScheduleLedger(host.storage), "cli"
+    )
+    try:
+        return watch.state(schedule, datetime.now(UTC))
+    except SpineError:
+        return None
 
 
 def _state(schedule: Schedule, known: ScheduleState | None) -> str:

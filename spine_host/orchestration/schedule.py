@@ -27,6 +27,7 @@ import attrs
 
 from spine_host._module_scan import collect_defined
 from spine_host.errors import ConfigError
+from spine_host.severity import Severity
 
 if TYPE_CHECKING:
     from spine_host.registry import RegisterNamed
@@ -75,6 +76,10 @@ def parse_duration(value: float | str | None) -> float | None:
     raise ValueError(f"{_DURATION_EXPECTED}, got {value!r}")
 
 
+def _severity(value: str | int | Severity) -> Severity:
+    return Severity.parse(value)
+
+
 def _seconds(value: float | str) -> float:
     seconds = parse_duration(value)
     assert seconds is not None  # __attrs_pre_init__ refused None
@@ -106,6 +111,9 @@ class Schedule:
         after_timeout: seconds to wait for them; None waits until this schedule's next fire.
         on_after_timeout: when the wait times out: ``skip`` the run or ``run`` it anyway.
         enabled: a disabled schedule is listed but never fires.
+        deadline: seconds (or ``"4h"``) after each nominal fire time by which its run must have
+            SUCCEEDED; past it, one DEADLINE_MISSED alert per logical time. None: no deadline.
+        deadline_severity: the severity of that alert (ERROR by default).
         module: where a ``@register_schedule`` function was defined (for ``register_schedules``).
     """
 
@@ -126,6 +134,10 @@ class Schedule:
     after_timeout: float | None = attrs.field(default=None, kw_only=True, converter=parse_duration)
     on_after_timeout: Literal["skip", "run"] = attrs.field(default="skip", kw_only=True)
     enabled: bool = attrs.field(default=True, kw_only=True)
+    deadline: float | None = attrs.field(default=None, kw_only=True, converter=parse_duration)
+    deadline_severity: Severity = attrs.field(
+        default=Severity.ERROR, kw_only=True, converter=_severity
+    )
     module: str | None = attrs.field(default=None, kw_only=True, eq=False, repr=False)
 
     def __attrs_pre_init__(self, name: object, **options: Any) -> None:
@@ -136,7 +148,12 @@ class Schedule:
             _invalid(name, "after", options["after"], "expected a list of schedule names")
         if "misfire_grace" in options and options["misfire_grace"] is None:
             _invalid(name, "misfire_grace", None, _DURATION_EXPECTED)
-        for field in ("interval", "misfire_grace", "after_timeout"):
+        if "deadline_severity" in options:
+            try:
+                Severity.parse(options["deadline_severity"])
+            except (ValueError, TypeError) as exc:
+                _invalid(name, "deadline_severity", options["deadline_severity"], str(exc))
+        for field in ("interval", "misfire_grace", "after_timeout", "deadline"):
             try:
                 parse_duration(options.get(field))
             except ValueError:
@@ -164,6 +181,8 @@ class Schedule:
             _invalid(self.name, "misfire_grace", self.misfire_grace, "must not be negative")
         if not all(isinstance(other, str) and other for other in self.after):
             _invalid(self.name, "after", list(self.after), "expected a list of schedule names")
+        if self.deadline is not None and self.deadline <= 0:
+            _invalid(self.name, "deadline", self.deadline, "must be positive")
         if not isinstance(self.enabled, bool):
             _invalid(self.name, "enabled", self.enabled, "expected true or false")
         _check_params(self)
@@ -220,7 +239,13 @@ class Schedule:
         )
         data = {field.name: getattr(self, field.name) for field in attrs.fields(Schedule)}
         data.pop("module")
-        return {**data, "params": params, "after": list(self.after), "target": self.target}
+        return {
+            **data,
+            "params": params,
+            "after": list(self.after),
+            "target": self.target,
+            "deadline_severity": self.deadline_severity.name,
+        }
 
 
 def register_schedule(

@@ -50,6 +50,7 @@ class ScheduleState:
     next_fire_at: datetime | None
     last_fire_at: datetime | None
     last_outcome: str | None
+    created_at: datetime | None = None
 
 
 class ScheduleLedger:
@@ -117,6 +118,7 @@ class ScheduleLedger:
                 _schedules.c.next_fire_at,
                 _schedules.c.last_fire_at,
                 _schedules.c.last_outcome,
+                _schedules.c.created_at,
             )
         )
         return {
@@ -127,6 +129,7 @@ class ScheduleLedger:
                 next_fire_at=row["next_fire_at"],
                 last_fire_at=row["last_fire_at"],
                 last_outcome=row["last_outcome"],
+                created_at=row["created_at"],
             )
             for row in rows
         }

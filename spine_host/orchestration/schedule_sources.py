@@ -131,6 +131,8 @@ _CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "after_timeout": _DURATION_VALUE,
     "on_after_timeout": _TEXT,
     "enabled": ((bool,), "true or false"),
+    "deadline": _DURATION_VALUE,
+    "deadline_severity": _TEXT,
 }
 
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from spine_host.errors import ConfigError, SpineError
+from spine_host.orchestration.deadlines import DeadlineWatch
 from spine_host.orchestration.fire_plan import plan_fires
 from spine_host.orchestration.fire_runner import FireRunner
 from spine_host.orchestration.fire_times import fire_times, iter_fire_times
@@ -44,7 +45,9 @@ from spine_host.orchestration.schedule_sources import check_after_cycles, valida
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
+    from spine_host.alerts.alert import Alert
     from spine_host.host import Host
+    from spine_host.orchestration.freshness import Freshness
     from spine_host.orchestration.schedule import Schedule
 
 __all__ = ["SchedulerService"]
@@ -68,6 +71,8 @@ class SchedulerService:
         poll_interval: seconds between checks while a fire waits (overlap queue, ``after``).
         observer: called with each fire at each outcome, after ``spine_schedule_fired``
             (``spine scheduler run`` prints them).
+        freshness: ``[freshness.NAME]`` rules to check; by default the host's (with the
+            default schedules) or none (with explicit ``schedules``).
     """
 
     def __init__(
@@ -81,6 +86,7 @@ class SchedulerService:
         stale_after: float = DEFAULT_STALE_AFTER,
         poll_interval: float = 1.0,
         observer: Callable[[Fire], None] | None = None,
+        freshness: list[Freshness] | None = None,
     ) -> None:
         self.host = host
         self.observer = observer
@@ -111,6 +117,13 @@ class SchedulerService:
         self._thread: threading.Thread | None = None
         self._heartbeat: Heartbeat | None = None
         self._next_housekeeping: datetime | None = None
+        if freshness is None:
+            from spine_host.orchestration.freshness import freshness_rules
+
+            freshness = freshness_rules(host) if schedules is None else []
+        self.deadlines = DeadlineWatch(
+            host, lambda: dict(self._schedules), freshness, self.ledger, self.owner
+        )
 
     # -- the seed's interface ------------------------------------------------------------------
 
@@ -280,9 +293,23 @@ class SchedulerService:
         _, pending = wait(futures, timeout=timeout)
         return not pending
 
-    def housekeep(self, now: datetime | None = None) -> list[Fire]:
-        """End the open fires of replicas that are gone; reap their runs. Returns ended fires."""
+    def check_deadlines(self, now: datetime | None = None) -> list[Alert]:
+        """Raise missed deadlines, stale freshness rules and their recoveries (see
+        :mod:`.deadlines`); the alerts raised here. Never raises."""
         now = now if now is not None else self.clock()
+        if not self._synced:
+            self.sync()
+        try:
+            return self.deadlines.check(now)
+        except SpineError as error:
+            log.warning("deadline check failed: %s", error.message)
+            return []
+
+    def housekeep(self, now: datetime | None = None) -> list[Fire]:
+        """End the open fires of replicas that are gone, reap their runs, check deadlines.
+        Returns the fires ended."""
+        now = now if now is not None else self.clock()
+        self.check_deadlines(now)
         ended = []
         heartbeats_can_block = getattr(self.host.storage, "dialect", None) == "sqlite"
         cutoff = now - timedelta(seconds=self.stale_after)

@@ -30,6 +30,7 @@ __all__ = [
     "core_manifest",
     "core_quality",
     "core_rejects",
+    "deadlines",
     "execution_events",
     "executions",
     "metadata",
@@ -299,6 +300,28 @@ schedule_runs = sa.Table(
     sa.Index(None, "status", "nominal_fire_at"),
     sa.Index(None, "schedule_name", "status"),
     sa.Index(None, "run_id"),
+)
+
+deadlines = sa.Table(
+    "deadlines",
+    metadata,
+    _surrogate_key("deadline_id"),
+    # ``schedule:NAME`` (the run for a logical time must succeed by nominal + deadline) or
+    # ``freshness:NAME`` (some run must have succeeded within fresh_within). Migration 0004.
+    sa.Column("deadline_key", sa.String(NAME_LENGTH), nullable=False),
+    # The claim: one row per (deadline, logical time), whatever the replica count.
+    sa.Column("logical_time", UtcDateTime(), nullable=False),
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+    sa.Column("status", sa.String(_STATUS_LENGTH), nullable=False),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("alert_id", sa.String(ID_LENGTH)),
+    sa.Column("raised_by", sa.String(NAME_LENGTH)),
+    sa.Column("raised_at", UtcDateTime(), nullable=False),
+    sa.Column("recovered_at", UtcDateTime()),
+    # The run (or execution) that finally met it.
+    sa.Column("met_by_run_id", sa.String(ID_LENGTH)),
+    sa.UniqueConstraint("deadline_key", "logical_time"),
+    sa.Index(None, "status", "deadline_key"),
 )
 
 # -- alerts (DESIGN §11) ------------------------------------------------------------------------
