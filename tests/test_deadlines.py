@@ -213,3 +213,27 @@ def test_a_bad_freshness_table_names_the_key(storage_url: str) -> None:
             freshness_rules(host)
     finally:
         host.close()
+
+
+def test_spine_schedules_deadlines_lists_the_missed_one_and_what_met_it(storage_url: str) -> None:
+    from click.testing import CliRunner
+
+    from spine_host.cli.context import CliState
+    from spine_host.cli.schedules import schedules_group
+
+    host = deadline_host(storage_url)
+    try:
+        clock = Clock(utc(2026, 5, 4, 1, 0))
+        scheduler = SchedulerService(host, [DAILY], clock=clock)
+        scheduler.sync()
+        scheduler.check_deadlines(utc(2026, 5, 4, 3, 30))
+        state = CliState(config_path=None, host=host)
+        result = CliRunner().invoke(schedules_group, ["deadlines"], obj=state)
+        assert result.exit_code == 0, result.output
+        line = result.stdout.splitlines()[2]
+        assert line.split()[:6] == [
+            "schedule:daily", "2026-05-04", "02:00:00", "2026-05-04", "03:00:00", "MISSED",
+        ]  # fmt: skip
+        assert "it never fired" in line
+    finally:
+        host.close()

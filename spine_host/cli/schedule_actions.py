@@ -96,6 +96,46 @@ def history_command(state: CliState, name: str, limit: int, as_json: bool) -> No
     _report(ledger.history(name, limit=limit), as_json, empty=f"{name} has not fired yet")
 
 
+@schedules_group.command("deadlines")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_state
+def deadlines_command(state: CliState, as_json: bool) -> None:
+    """Missed deadlines and stale freshness rules, newest first: why, and the run that met it."""
+    import sqlalchemy as sa
+
+    from spine_host.orchestration.deadline_ledger import DeadlineLedger
+    from spine_host.pipelines._storage import require_tables
+    from spine_host.storage import schema
+
+    host = state.host()
+    require_tables(host.storage, [schema.deadlines])
+    keys = host.storage.query(sa.select(schema.deadlines.c.deadline_key).distinct())
+    ledger = DeadlineLedger(host.storage)
+    rows = sorted(
+        (row for key in keys for row in ledger.rows(key["deadline_key"]).values()),
+        key=lambda row: row.logical_time,
+        reverse=True,
+    )
+    if as_json:
+        emit_json([row.to_dict() for row in rows])
+        return
+    emit_table(
+        ["DEADLINE", "LOGICAL TIME (UTC)", "DUE (UTC)", "STATUS", "MET BY", "REASON"],
+        [
+            (
+                row.deadline_key,
+                format_time(row.logical_time),
+                format_time(row.due_at),
+                row.status,
+                row.met_by_run_id,
+                row.reason,
+            )
+            for row in rows
+        ],
+        empty="no missed deadlines",
+    )
+
+
 @schedules_group.command("backfill")
 @click.argument("name")
 @click.option(
