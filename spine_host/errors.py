@@ -120,7 +120,15 @@ class SpineError(Exception):
         return self.category.severity
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe form for run history and alert payloads."""
+        """A JSON-safe form for run history and alert payloads, URL credentials masked
+        (``redact_url`` on every string: user-info passwords and secret query parameters)."""
+        from spine_host.redaction import redact_strings
+
+        data = self._raw_dict()
+        cleaned: dict[str, Any] = redact_strings(data)
+        return cleaned
+
+    def _raw_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "message": self.message,
             "category": self.category.value,

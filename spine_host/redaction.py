@@ -11,7 +11,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MASK", "RedactingFilter", "Redactor", "is_secret_key", "redact_url"]
+__all__ = [
+    "MASK",
+    "RedactingFilter",
+    "Redactor",
+    "is_secret_key",
+    "redact_strings",
+    "redact_url",
+]
 
 MASK = "***"
 
@@ -22,6 +29,13 @@ _SECRET_KEY = re.compile(
 # A password cannot hold a raw "/" (it would be percent-encoded): without that rule the port
 # and path of "https://h:8080/a@b" would be taken for a user and password.
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s/]*)@")
+# A query parameter named like a credential (``?password=``, ``&api_key=``...): its value.
+_QUERY_SECRET = re.compile(
+    r"(?P<head>[?&;](?:password|passwd|pass|pwd|token|api_key|apikey|key|secret|signature|sig|"
+    r"access_token|refresh_token|client_secret|auth|authorization|credentials?)=)"
+    r"(?P<value>[^&#;\s'\"<>]+)",
+    re.IGNORECASE,
+)
 # Shorter values would mask ordinary words in messages; such secrets are masked by key instead.
 _MIN_SECRET_LENGTH = 4
 
@@ -32,8 +46,24 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact_url(text: str) -> str:
-    """Replace the password of every ``scheme://user:password@host`` in ``text`` with ``***``."""
-    return _URL_PASSWORD.sub(lambda match: f"{match['head']}{MASK}@", text)
+    """Mask URL credentials in ``text``: the password of every ``scheme://user:password@host``
+    and the value of every query parameter named like one (``?password=``, ``&api_key=``,
+    ``token``, ``key``, ``signature``...)."""
+    text = _URL_PASSWORD.sub(lambda match: f"{match['head']}{MASK}@", text)
+    if "=" not in text:
+        return text
+    return _QUERY_SECRET.sub(lambda match: f"{match['head']}{MASK}", text)
+
+
+def redact_strings(data: Any) -> Any:
+    """A copy of JSON-like ``data`` with :func:`redact_url` applied to every string in it."""
+    if isinstance(data, str):
+        return redact_url(data)
+    if isinstance(data, Mapping):
+        return {key: redact_strings(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [redact_strings(item) for item in data]
+    return data
 
 
 class Redactor:
