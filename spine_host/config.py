@@ -175,11 +175,25 @@ def load_config(
     if file is None:
         return SpineConfig()
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{file}: not valid TOML: {exc}", cause=exc) from exc
+        data = file.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{file}: cannot be read: {exc}", cause=exc) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bom = (
+            " (it starts with a UTF-16 byte order mark)"
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff")
+            else ""
+        )
+        raise ConfigError(
+            f"{file}: not UTF-8 text: undecodable byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start}{bom}; TOML files are UTF-8"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}", cause=exc) from exc
     return parse_config(raw, path=file, environ=environ)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from spine_host import __version__
-from tests.plugin_distributions import make_distribution, pip_install, plugins_json, spine
+from tests.plugin_distributions import SPINE, make_distribution, pip_install, plugins_json, spine
 
 SHIPPED = {
     "postgres": "spine-postgres",
@@ -155,3 +156,41 @@ def test_a_disabled_plugin_adds_no_command(hello_site: Path) -> None:
         "hello", "world", pythonpath=hello_site, SPINE_DISABLE_PLUGINS="spine_hello_demo"
     )
     assert result.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(128, 256)), "not UTF-8 text: undecodable byte 0x80 at offset 0"),
+        ('[storage]\nurl = "sqlite:///x.db"\n'.encode("utf-16"), "UTF-16 byte order mark"),
+        (b'[storage]\nbusy_timeout_ms = "abc"\n', "storage.busy_timeout_ms = 'abc'"),
+    ],
+)
+def test_unreadable_or_mistyped_config_is_exit_2_without_traceback(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    config = tmp_path / "spine.toml"
+    config.write_bytes(content)
+    result = subprocess.run(
+        [SPINE, "--config", str(config), "runs", "list"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_absurd_since_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [SPINE, "runs", "list", "--since", "99999999999d"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "longer than 36500 days" in result.stderr
+    assert "Traceback" not in result.stderr

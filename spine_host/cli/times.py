@@ -15,6 +15,7 @@ __all__ = ["parse_duration", "parse_since"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_LONGEST = timedelta(days=36500)  # a century: anything longer is a typo
 
 
 def parse_duration(text: str) -> float:
@@ -22,7 +23,10 @@ def parse_duration(text: str) -> float:
     match = _DURATION.match(text)
     if match is None:
         raise click.BadParameter(f"{text!r} is not a duration like 30s, 5m, 24h or 7d")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    if seconds > _LONGEST.total_seconds():
+        raise click.BadParameter(f"{text!r} is longer than {_LONGEST.days} days")
+    return seconds
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:

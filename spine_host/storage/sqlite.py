@@ -58,7 +58,13 @@ class SqliteAdapter(SqlAlchemyAdapter):
     """
 
     def __init__(self, url: str, /, **options: Any) -> None:
-        self.busy_timeout_ms = int(options.pop("busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS))
+        timeout = options.pop("busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS)
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+            raise ConfigError(
+                f"storage.busy_timeout_ms = {timeout!r}: expected a whole number of "
+                "milliseconds >= 0 (e.g. 30000)"
+            )
+        self.busy_timeout_ms = timeout
         synchronous = str(options.pop("synchronous", "FULL")).upper()
         if synchronous not in _SYNCHRONOUS:
             raise ConfigError(
