@@ -125,7 +125,7 @@ def test_show_lists_every_attempt_with_its_error_category(host) -> None:
         ("fetch", 3, "TRANSIENT"),
     ]
     missing = invoke(host, "show", "no-such-run")
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # a usage error: the id named no run
     assert "no workflow run 'no-such-run'" in missing.output
 
 
@@ -219,3 +219,16 @@ def test_show_lists_the_steps_a_run_failed_before_starting(host) -> None:
     data = json.loads(invoke(host, "show", failed.run_id, "--json").output)
     assert data["steps_not_started"] == ["two", "three"]
     assert [step["step_name"] for step in data["steps"]] == ["one"]
+
+
+def test_listing_filters_say_what_matched_nothing(host) -> None:  # type: ignore[no-untyped-def]
+    assert invoke(host, "list", "--limit", "0").exit_code == 2
+    assert invoke(host, "list", "--limit", "-1").exit_code == 2
+    unknown = invoke(host, "list", "--workflow", "nope")
+    assert unknown.exit_code == 0
+    assert "no runs match workflow nope ('nope' is not a registered workflow" in unknown.output
+    long_id = "x" * 100_000
+    missing = invoke(host, "show", long_id)
+    assert missing.exit_code == 2
+    assert "(100000 characters)" in missing.output
+    assert len(missing.output) < 1000

@@ -77,7 +77,7 @@ def list_command(
             )
             for r in records
         ],
-        empty="no rejects recorded",
+        empty=_no_rejects(execution_id, reason_code),
     )
     if records:
         click.echo(f"{len(records)} of {total} reject(s) shown")
@@ -87,3 +87,12 @@ def _shorten(raw: str | None) -> str | None:
     if raw is None or len(raw) <= _RAW_WIDTH:
         return raw
     return raw[: _RAW_WIDTH - 1] + "…"
+
+
+def _no_rejects(execution_id: str | None, reason_code: str | None) -> str:
+    filters = [
+        f"{label} {value!r}"
+        for label, value in (("execution", execution_id), ("reason code", reason_code))
+        if value
+    ]
+    return f"no rejects with {' and '.join(filters)}" if filters else "no rejects recorded"

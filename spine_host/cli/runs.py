@@ -41,7 +41,13 @@ def runs_group() -> None:
     help="Only runs in this status.",
 )
 @click.option("--since", help="Only runs started since: a duration (24h, 30m, 7d) or a date.")
-@click.option("--limit", default=50, show_default=True, help="At most this many runs.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="At most this many runs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def list_command(
@@ -77,7 +83,7 @@ def list_command(
     emit_table(
         ["RUN", "WORKFLOW", "STATUS", "STARTED", "DURATION", "STEPS", "ERROR"],
         rows,
-        empty="no runs",
+        empty=_no_runs(state, workflow, status, since),
     )
 
 
@@ -87,7 +93,12 @@ def list_command(
 @pass_state
 def show_command(state: CliState, run_id: str, as_json: bool) -> None:
     """One run: its status, params, error, every attempt of every step, and steps not started."""
-    run = _history(state).require_run(run_id)
+    run = _history(state).get_run(run_id)
+    if run is None:
+        raise click.BadParameter(
+            f"no workflow run {shorten_id(run_id)}; `spine runs list` shows the recent ones",
+            param_hint="RUN_ID",
+        )
     order = _step_order(state, run.workflow)
     if as_json:
         data = run.to_dict()
@@ -179,6 +190,31 @@ def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
             f"(last heartbeat {format_time(execution.heartbeat_at) or '-'})"
         )
     click.echo(f"{len(crashed)} run(s) and {len(executions)} execution(s) marked CRASHED")
+
+
+def shorten_id(text: str, most: int = 64) -> str:
+    """``'abc...'`` for a message: an id as typed, cut when it is absurdly long."""
+    if len(text) <= most:
+        return repr(text)
+    return f"{text[:most]!r}... ({len(text)} characters)"
+
+
+def _no_runs(state: CliState, workflow: str | None, status: str | None, since: str | None) -> str:
+    """What an empty listing says: which filters matched nothing, and an unknown workflow."""
+    filters = [
+        f"{label} {value}"
+        for label, value in (("workflow", workflow), ("status", status), ("since", since))
+        if value
+    ]
+    if not filters:
+        return "no runs"
+    message = f"no runs match {', '.join(filters)}"
+    if workflow:
+        registered = state.host().registries.workflows
+        if workflow not in registered:
+            known = ", ".join(registered.names()) or "none"
+            message += f" ({workflow!r} is not a registered workflow; registered: {known})"
+    return message
 
 
 def _history(state: CliState) -> Any:
