@@ -230,6 +230,17 @@ def _guarded_session(client: HttpClient) -> requests.Session:
     import requests
 
     class GuardedSession(requests.Session):
+        def merge_environment_settings(  # type: ignore[override]
+            self, url: str | None, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> dict[str, Any]:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the session's verify;
+            # a configured ca_bundle or verify = false must win (the environment still gives
+            # proxies, and a CA bundle when nothing was configured).
+            settings = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
+            if self.verify is not True:
+                settings["verify"] = self.verify
+            return settings
+
         def rebuild_auth(
             self, prepared_request: requests.PreparedRequest, response: requests.Response
         ) -> None:

@@ -69,8 +69,9 @@ def _reply(answer: Any) -> tuple[int, bytes, dict[str, str]]:
 class ApiServer:
     """A ThreadingHTTPServer on an ephemeral port with per-path handlers."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.routes: dict[str, Handler] = {}
+        self.scheme = "https" if tls else "http"
         self.received: list[Received] = []
         self._lock = threading.Lock()
         server = self
@@ -106,6 +107,12 @@ class ApiServer:
                 pass  # keep test output clean
 
         self._server = _QuietServer(("127.0.0.1", 0), RequestHandler)
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.02,), daemon=True
         )
@@ -114,7 +121,7 @@ class ApiServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
@@ -152,6 +159,27 @@ def other_api() -> Iterator[ApiServer]:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def tls_api(tmp_path: Any) -> Iterator[tuple[ApiServer, str]]:
+    """An HTTPS server with a throwaway self-signed certificate for 127.0.0.1, and the
+    certificate's path (the CA bundle that trusts it)."""
+    import subprocess
+
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+            "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    server = ApiServer(tls=(cert, key))
+    yield server, cert
+    server.close()
 
 
 @pytest.fixture

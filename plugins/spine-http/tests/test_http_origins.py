@@ -153,3 +153,22 @@ def test_a_redirect_that_repeats_the_query_key_loses_it_on_another_origin(
 def test_allowed_hosts_must_be_hosts(http_source: Any, entry: str) -> None:
     with pytest.raises(ConfigError, match=r"sources\.api\.allowed_hosts"):
         http_source(url="http://127.0.0.1/items", allowed_hosts=[entry])
+
+
+def test_a_configured_ca_bundle_and_verify_false_win_over_requests_ca_bundle(
+    tls_api: Any, http_source: Any, monkeypatch: Any, tmp_path: Any
+) -> None:
+    server, cert = tls_api
+    server.route("/data", lambda request: [{"id": 1}])
+    # An environment bundle that does not trust the server (requests would let it win).
+    import certifi
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    monkeypatch.setenv("CURL_CA_BUNDLE", certifi.where())
+
+    trusted = http_source(url=server.url("/data"), ca_bundle=cert).fetch()
+    assert trusted.ok, trusted.error
+    unverified = http_source(url=server.url("/data"), verify=False).fetch()
+    assert unverified.ok, unverified.error
+    default = http_source(url=server.url("/data"), retry={"max_attempts": 1}).fetch()
+    assert not default.ok  # nothing configured: the environment's bundle applies, and refuses
