@@ -136,6 +136,11 @@ class Host:
             for error in info.errors
         ]
 
+    def warnings(self) -> list[str]:
+        """What every command should say on stderr: plugin problems, and plugin names in the
+        environment or ``[plugins] disable`` that match nothing."""
+        return [*self.problems(), *self.plugins.unknown_names()]
+
     # -- configured things ---------------------------------------------------------------------
 
     def source(self, name: str) -> Source:

@@ -184,6 +184,21 @@ class PluginLoader:
         self._register(plugin, info)
         return info
 
+    def unknown_names(self) -> list[str]:
+        """``SPINE_LOAD_PLUGINS``/``SPINE_DISABLE_PLUGINS``/``[plugins] disable`` entries that
+        name no plugin seen (a typo, or a plugin not installed), as ``VARIABLE: name`` lines."""
+        known = {info.name for info in self.infos.values()}
+        known |= {info.distribution for info in self.infos.values() if info.distribution}
+        lines = []
+        for name in sorted(set(self._allowed or []) - known):
+            lines.append(f"SPINE_LOAD_PLUGINS names {name!r}, which is no installed plugin")
+        for name in sorted(self._disabled - known):
+            lines.append(
+                f"plugin {name!r} is disabled (SPINE_DISABLE_PLUGINS or [plugins] disable) "
+                "but no such plugin is installed"
+            )
+        return lines
+
     def problems(self) -> list[PluginInfo]:
         """Plugins that are broken, incompatible or in conflict."""
         return [info for info in self.infos.values() if info.problem]

@@ -194,3 +194,27 @@ def test_an_absurd_since_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "longer than 36500 days" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_plugin_name_that_matches_nothing_is_warned_about_on_every_command(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SPINE_")}
+    env["SPINE_DISABLE_PLUGINS"] = "nonexistent"
+    result = subprocess.run(
+        [SPINE, "runs", "list"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
+    assert (
+        "warning: plugin 'nonexistent' is disabled (SPINE_DISABLE_PLUGINS or [plugins] disable) "
+        "but no such plugin is installed"
+    ) in result.stderr
+    env.pop("SPINE_DISABLE_PLUGINS")
+    env["SPINE_LOAD_PLUGINS"] = "nonexistent"
+    result = subprocess.run(
+        [SPINE, "plugins"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
+    assert "warning: SPINE_LOAD_PLUGINS names 'nonexistent', which is no installed plugin" in (
+        result.stderr
+    )

@@ -44,6 +44,8 @@ class CliState:
             self._host = Host.from_config(self.config_path)
             for handler in logging.getLogger().handlers:
                 handler.addFilter(RedactingFilter(self._host.redactor))
+            for line in self._host.warnings():
+                click.echo(f"warning: {self._host.redactor.redact(line)}", err=True)
         return self._host
 
     def close(self) -> None:
