@@ -235,3 +235,36 @@ def test_a_failing_after_rollback_callback_is_logged_and_the_others_still_run(
     assert ids(adapter) == [1, 7]
     assert "an after_rollback callback failed" in caplog.text
     assert "the record could not be built" in caplog.text
+
+
+def check_block_after_caught_failure(url: str) -> None:
+    from spine_host.errors import SpineError
+    from tests.plugins.workflow_fixtures import make_host
+
+    host = make_host(url)
+    storage = host.storage
+
+    def block() -> None:
+        with storage.transaction():
+            storage.execute("INSERT INTO t_after (id) VALUES (1)")
+            with pytest.raises(SpineError):
+                storage.execute("INSERT INTO t_after (id) VALUES (1)")  # duplicate key
+            with pytest.raises(SpineError, match="this transaction block already failed"):
+                storage.execute("INSERT INTO t_after (id) VALUES (2)")
+
+    try:
+        storage.execute("CREATE TABLE IF NOT EXISTS t_after (id INTEGER PRIMARY KEY)")
+        storage.execute("DELETE FROM t_after")
+        with pytest.raises(SpineError, match="rolled back"):
+            block()
+        assert storage.query("SELECT id FROM t_after") == []
+    finally:
+        host.close()
+
+
+def test_after_a_caught_failure_the_block_says_it_failed_on_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    check_block_after_caught_failure(f"sqlite:///{tmp_path}/t.db")
+
+
+def test_after_a_caught_failure_the_block_says_it_failed_on_postgresql(postgres_url: str) -> None:
+    check_block_after_caught_failure(postgres_url)

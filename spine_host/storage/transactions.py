@@ -136,6 +136,16 @@ class TransactionScope:
         current = self._current
         joined = current.connection
         if joined is not None:
+            if current.failed is not None:
+                # PostgreSQL would answer "25P02 current transaction is aborted"; SQLite would
+                # run the statement in a block that can only roll back. Say what happened.
+                earlier = self._rolled_back(current.failed).message
+                raise SpineError(
+                    "this transaction block already failed (the error was caught) and will roll "
+                    f"back; nothing more can run in it: {earlier}",
+                    category=ErrorCategory.STORAGE,
+                    retryable=False,
+                )
             try:
                 yield joined
             except BaseException as exc:
