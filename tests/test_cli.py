@@ -218,3 +218,35 @@ def test_a_plugin_name_that_matches_nothing_is_warned_about_on_every_command(
     assert "warning: SPINE_LOAD_PLUGINS names 'nonexistent', which is no installed plugin" in (
         result.stderr
     )
+
+
+@pytest.mark.parametrize(
+    ("storage", "message"),
+    [
+        ('url = "sqlite:///x.db"\nchunk_size = -1', "storage.chunk_size: expected a positive"),
+        ('url = "sqlite:///x.db"\nsynchronous = "MAYBE"', "storage.synchronous: expected one of"),
+        ('url = "sqlite:///x.db"\nbusy_timeout_ms = "abc"', "storage.busy_timeout_ms = 'abc'"),
+        ('url = "mysql://h/db"', "no storage plugin handles scheme 'mysql'"),
+        ('url = "::::not a url"', "has no scheme"),
+        pytest.param(
+            'url = "postgresql://h/db"\npool_sise = 3',
+            "storage: unknown key 'pool_sise'",
+            marks=pytest.mark.shipped_plugins,
+        ),
+    ],
+)
+def test_config_check_refuses_what_opening_storage_would(
+    tmp_path: Path, storage: str, message: str
+) -> None:
+    config = tmp_path / "spine.toml"
+    config.write_text(f"[storage]\n{storage}\n")
+    result = subprocess.run(
+        [SPINE, "--config", str(config), "config", "check"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "x.db").exists()  # checked without connecting

@@ -40,15 +40,28 @@ def show_command(state: CliState, as_json: bool) -> None:
 @config_group.command("check")
 @pass_state
 def check_command(state: CliState) -> None:
-    """Validate spine.toml, every configured source, channel and schedule; exit 2 if wrong."""
+    """Validate spine.toml: storage options, every configured source, channel, schedule and
+    freshness rule, as the commands that use them would, without connecting; exit 2 if wrong."""
     host = state.host()
-    problems = host.check_configured() + _schedule_problems(host)
+    problems = _storage_problems(host) + host.check_configured() + _schedule_problems(host)
     for problem in problems:
         click.echo(f"error: {host.redactor.redact(problem)}", err=True)
     if problems:
         click.get_current_context().exit(EXIT_USAGE)
     origin = str(host.config.path) if host.config.path else "defaults (no spine.toml found)"
     click.echo(f"ok: {origin}")
+
+
+def _storage_problems(host: Host) -> list[str]:
+    """The ``[storage]`` URL and options, checked by building the adapter (which connects only
+    when first used)."""
+    from spine_host.errors import SpineError
+
+    try:
+        host.storage  # noqa: B018 - building the adapter is the check
+    except SpineError as exc:
+        return [exc.message]
+    return []
 
 
 def _schedule_problems(host: Host) -> list[str]:
