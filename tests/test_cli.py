@@ -171,26 +171,14 @@ def test_unreadable_or_mistyped_config_is_exit_2_without_traceback(
 ) -> None:
     config = tmp_path / "spine.toml"
     config.write_bytes(content)
-    result = subprocess.run(
-        [SPINE, "--config", str(config), "runs", "list"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    result = run_spine(tmp_path, "--config", str(config), "runs", "list")
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_an_absurd_since_is_a_usage_error(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [SPINE, "runs", "list", "--since", "99999999999d"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    result = run_spine(tmp_path, "runs", "list", "--since", "99999999999d")
     assert result.returncode == 2
     assert "longer than 36500 days" in result.stderr
     assert "Traceback" not in result.stderr
@@ -203,18 +191,14 @@ def test_a_plugin_name_that_matches_nothing_is_warned_about_on_every_command(
 
     env = {key: value for key, value in os.environ.items() if not key.startswith("SPINE_")}
     env["SPINE_DISABLE_PLUGINS"] = "nonexistent"
-    result = subprocess.run(
-        [SPINE, "runs", "list"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
-    )
+    result = run_spine(tmp_path, "runs", "list", env=env)
     assert (
         "warning: plugin 'nonexistent' is disabled (SPINE_DISABLE_PLUGINS or [plugins] disable) "
         "but no such plugin is installed"
     ) in result.stderr
     env.pop("SPINE_DISABLE_PLUGINS")
     env["SPINE_LOAD_PLUGINS"] = "nonexistent"
-    result = subprocess.run(
-        [SPINE, "plugins"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
-    )
+    result = run_spine(tmp_path, "plugins", env=env)
     assert "warning: SPINE_LOAD_PLUGINS names 'nonexistent', which is no installed plugin" in (
         result.stderr
     )
@@ -240,13 +224,16 @@ def test_config_check_refuses_what_opening_storage_would(
 ) -> None:
     config = tmp_path / "spine.toml"
     config.write_text(f"[storage]\n{storage}\n")
-    result = subprocess.run(
-        [SPINE, "--config", str(config), "config", "check"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    result = run_spine(tmp_path, "--config", str(config), "config", "check")
     assert result.returncode == 2
     assert message in result.stderr
     assert not (tmp_path / "x.db").exists()  # checked without connecting
+
+
+def run_spine(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``spine ARGS`` in a real process, in ``cwd``."""
+    return subprocess.run(
+        [SPINE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
+    )
