@@ -14,11 +14,15 @@ config = context.config
 version_table = config.attributes["version_table"]
 
 if context.is_offline_mode():
+    url = str(config.attributes["url"])
     context.configure(
-        url=config.attributes["url"],
+        url=url,
         target_metadata=metadata,
         version_table=version_table,
         literal_binds=True,
+        # DB2's command line processor (db2 -tvf) has no standalone BEGIN: its script runs
+        # statement by statement (auto-commit), as DB2 DBAs run DDL.
+        transactional_ddl=False if url.startswith(("db2", "ibm_db")) else None,
     )
     with context.begin_transaction():
         context.run_migrations()
