@@ -216,6 +216,8 @@ def parse_config(
             f"unknown top-level table {', '.join(map(repr, unknown))}{where}; "
             f"allowed: {', '.join(sorted(_TOP_LEVEL_KEYS))}"
         )
+    if path is not None:
+        data = _relative_to(data, path.resolve().parent)
     storage = _split_options(data.get("storage", {}), "storage", {"url"})
     channels = {
         name: _split_options(table, f"alerts.channels.{name}", _CHANNEL_KEYS)
@@ -250,6 +252,53 @@ def parse_config(
 
 _TOP_LEVEL_KEYS = frozenset({"storage", "plugins", "alerts", "sources", "schedules", "freshness"})
 _CHANNEL_KEYS = frozenset({"type", "min_severity", "domains", "enabled", "throttle"})
+
+
+# Source and channel options that name files: relative ones are relative to spine.toml.
+_PATH_OPTIONS = ("path", "ca_bundle")
+_SQLITE_RELATIVE = re.compile(r"^(sqlite(?:\+\w+)?:///)(?!/)(?!:memory:)(.+)$")
+
+
+def _relative_to(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` with relative file paths made absolute against ``folder`` (the config file's):
+    the SQLite database of ``[storage] url`` and ``path``/``ca_bundle`` of sources and
+    channels. Running spine from another directory then reads the same files."""
+    data = dict(data)
+    storage = data.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("url"), str):
+        match = _SQLITE_RELATIVE.match(storage["url"])
+        if match:
+            data["storage"] = {**storage, "url": f"{match[1]}{folder / match[2]}"}
+    for section in ("sources", "alerts"):
+        tables = data.get(section)
+        if section == "alerts" and isinstance(tables, dict):
+            tables = tables.get("channels")
+        if not isinstance(tables, dict):
+            continue
+        resolved = {
+            name: _resolve_paths(table, folder) if isinstance(table, dict) else table
+            for name, table in tables.items()
+        }
+        if section == "alerts":
+            data["alerts"] = {**data["alerts"], "channels": resolved}
+        else:
+            data["sources"] = resolved
+    return data
+
+
+def _resolve_paths(table: dict[str, Any], folder: Path) -> dict[str, Any]:
+    return {
+        key: (
+            str(folder / value)
+            if key in _PATH_OPTIONS
+            and isinstance(value, str)
+            and value
+            and "://" not in value
+            and not Path(value).is_absolute()
+            else value
+        )
+        for key, value in table.items()
+    }
 
 
 def _tables(value: Any, path: str, allowed: set[str] | None = None) -> dict[str, Any]:

@@ -43,10 +43,11 @@ def test_discovery_order_argument_then_env_then_cwd(
     arg_file.write_text('[storage]\nurl = "sqlite:///arg.db"\n')
     monkeypatch.chdir(cwd)
     monkeypatch.delenv("SPINE_CONFIG", raising=False)
-    assert load_config().storage.url == "sqlite:///cwd.db"
+    # (relative database paths are relative to the file that names them)
+    assert load_config().storage.url == f"sqlite:///{cwd.resolve()}/cwd.db"
     monkeypatch.setenv("SPINE_CONFIG", str(env_file))
-    assert load_config().storage.url == "sqlite:///env.db"
-    assert load_config(arg_file).storage.url == "sqlite:///arg.db"
+    assert load_config().storage.url == f"sqlite:///{tmp_path.resolve()}/env.db"
+    assert load_config(arg_file).storage.url == f"sqlite:///{tmp_path.resolve()}/arg.db"
 
 
 def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
@@ -185,3 +186,25 @@ def test_a_validator_message_has_no_attrs_internals() -> None:
         host.alert_channel("ops")
     assert "Attribute(" not in refused.value.message
     assert "alerts.channels.ops.stream = 'x'" in refused.value.message
+
+
+def test_relative_paths_in_spine_toml_are_relative_to_the_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from spine_host.config import load_config
+
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "spine.toml").write_text(
+        '[storage]\nurl = "sqlite:///data/spine.db"\n\n'
+        '[sources.local]\ntype = "file"\npath = "in/prices.csv"\n\n'
+        '[sources.absolute]\ntype = "file"\npath = "/srv/prices.csv"\n\n'
+        '[alerts.channels.hook]\ntype = "webhook"\nurl = "https://h/x"\nca_bundle = "ca.pem"\n'
+    )
+    config = load_config(folder / "spine.toml")
+    assert config.storage.url == f"sqlite:///{folder.resolve()}/data/spine.db"
+    assert config.sources["local"].options["path"] == str(folder.resolve() / "in/prices.csv")
+    assert config.sources["absolute"].options["path"] == "/srv/prices.csv"
+    assert config.alerts.channels["hook"].options["ca_bundle"] == str(folder.resolve() / "ca.pem")
+    assert config.alerts.channels["hook"].options["url"] == "https://h/x"
+    memory = folder / "memory.toml"
+    memory.write_text('[storage]\nurl = "sqlite:///:memory:"\n')
+    assert load_config(memory).storage.url == "sqlite:///:memory:"
