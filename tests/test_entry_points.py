@@ -89,9 +89,11 @@ def test_plugin_that_raises_on_import_is_isolated_reported_and_fatal_when_strict
     assert "spine_broken_demo" in doctor.stdout
 
     strict = spine("plugins", pythonpath=site, SPINE_STRICT_PLUGINS="1")
-    assert strict.returncode != 0
+    assert strict.returncode == 1
     assert "spine_broken_demo" in strict.stderr
     assert "licence file" in strict.stderr
+    assert "spine_broken_demo" in strict.stdout  # the table is printed before the exit
+    assert "broken" in strict.stdout
 
 
 def test_plugin_requiring_another_spine_host_is_incompatible_and_never_imported(

@@ -16,9 +16,22 @@ __all__ = ["plugins_command"]
 def plugins_command(state: CliState, as_json: bool) -> None:
     """List builtin and installed plugins with their status and what each provides.
 
-    Problems are shown, not fatal: ``spine doctor`` is the command that fails on them.
+    Problems are shown, not fatal: ``spine doctor`` is the command that fails on them. With
+    SPINE_STRICT_PLUGINS=1 the table is printed first, then the command exits 1 if any plugin
+    has a problem.
     """
-    host = state.host()
+    import os
+
+    from spine_host.host import Host
+    from spine_host.plugins import strict_from_env
+
+    strict = strict_from_env(os.environ)
+    if strict:
+        # Strict mode would refuse to build the host: build it leniently to show the table.
+        lenient = {**os.environ, "SPINE_STRICT_PLUGINS": ""}
+        host = Host.from_config(state.config_path, environ=lenient)
+    else:
+        host = state.host()
     report = host.plugin_report()
     if as_json:
         emit_json([info.to_dict() for info in report])
@@ -35,6 +48,15 @@ def plugins_command(state: CliState, as_json: bool) -> None:
             for info in report
         ]
         emit_table(["NAME", "DISTRIBUTION", "VERSION", "STATUS", "PROVIDES", "ERROR"], rows)
+    problems = host.problems()
+    if strict and problems:
+        for line in problems:
+            click.echo(f"error: {line}", err=True)
+        click.echo(
+            f"error: SPINE_STRICT_PLUGINS is set and {len(problems)} plugin problem(s) exist",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 def _provides(provides: dict[str, list[str]]) -> str | None:
