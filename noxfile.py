@@ -12,7 +12,10 @@ import nox
 nox.options.sessions = ["tests", "tests_bare", "lint", "typecheck"]
 nox.options.error_on_missing_interpreters = True
 
-BARE_MARKERS = "not shipped_plugins and not postgres"
+# The bare session proves the host works alone; the slow process-level tests (kill -9, 40 s
+# locks, real `spine` subprocesses) prove the same code in the main session, so they are not
+# run twice: the whole `nox` stays under ten minutes.
+BARE_MARKERS = "not shipped_plugins and not postgres and not slow"
 
 
 @nox.session(venv_backend="none")

@@ -8,6 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from spine_host.alerts.ledger import AlertLedger
@@ -26,6 +27,7 @@ from tests.test_crash_resume import (
 __all__ = ["storage_url"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_reaped_by_two_processes_at_once_alerts_once(
     storage_url: str, tmp_path: Path
 ) -> None:

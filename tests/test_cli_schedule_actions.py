@@ -14,6 +14,9 @@ from tests.plugins.schedule_processes import REPO, prepare
 
 # The example plugin (spine-otc, installed for the README's demo) is left out: these tests
 # list and count schedules.
+# Real `spine` processes, a second each: run in the main session, left out of the bare one.
+pytestmark = pytest.mark.slow
+
 SCHEDULES = """
 [plugins]
 disable = ["otc"]

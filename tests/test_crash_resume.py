@@ -41,6 +41,7 @@ def cli(config: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "tests.plugins.workflow_cli", "--config", str(config), *args]
 
 
+@pytest.mark.slow
 def test_killed_run_is_reaped_then_resumed_in_place(storage_url: str, tmp_path: Path) -> None:
     make_host(storage_url).close()  # tables created, history empty
     site = tmp_path / "site"

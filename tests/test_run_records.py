@@ -139,6 +139,7 @@ def kill(process: subprocess.Popen[str]) -> None:
 # -- 1. write-ahead: kill -9 at random points --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_never_reruns_a_completed_step(
     host: Host, storage_url: str, tmp_path: Path
 ) -> None:
@@ -206,6 +207,7 @@ def test_kill_9_at_random_points_never_reruns_a_completed_step(
 # -- 2. executions have owners: a killed one is reaped, its key runs again ----------------------
 
 
+@pytest.mark.slow
 def test_a_killed_pipeline_run_is_reaped_and_its_idempotency_key_runs_again(
     host: Host, storage_url: str, tmp_path: Path
 ) -> None:
@@ -405,6 +407,7 @@ def test_a_callable_step_that_times_out_inside_a_transaction_writes_nothing(host
 # -- 4. SQLite: a step holding the write lock for 40 s does not lose its run --------------------
 
 
+@pytest.mark.slow
 def test_sqlite_a_step_holding_the_write_lock_for_40s_completes_and_is_not_reaped(
     tmp_path: Path,
 ) -> None:

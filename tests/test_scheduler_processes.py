@@ -44,6 +44,7 @@ def wait_started(process: subprocess.Popen[str]) -> None:
     assert "firing" in line, line + process.stderr.read()
 
 
+@pytest.mark.slow
 def test_three_replicas_fire_each_second_once_even_when_one_is_killed(
     postgres_url: str, tmp_path: Path
 ) -> None:
@@ -108,6 +109,7 @@ def seconds_between(start: datetime, end: datetime) -> list[datetime]:
     return [first + timedelta(seconds=n) for n in range(int((end - first).total_seconds()) + 1)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_sigterm_stops_claiming_and_lets_the_running_fire_finish(
     database: str, tmp_path: Path, request: pytest.FixtureRequest
