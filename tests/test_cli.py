@@ -237,3 +237,25 @@ def run_spine(
     return subprocess.run(
         [SPINE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("runs", "list"),
+        ("runs", "reap"),
+        ("rejects", "list"),
+        ("alerts", "list"),
+        ("schedules", "deadlines"),
+        ("db", "status"),
+        ("schedules", "list"),
+    ],
+)
+def test_reading_commands_never_create_the_sqlite_file(tmp_path: Path, command: tuple) -> None:
+    config = tmp_path / "spine.toml"
+    config.write_text('[storage]\nurl = "sqlite:///x.db"\n')
+    result = run_spine(tmp_path, "--config", str(config), *command)
+    assert not (tmp_path / "x.db").exists()
+    assert "Traceback" not in result.stderr
+    if result.returncode != 0:
+        assert "does not exist yet" in result.stderr

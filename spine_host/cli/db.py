@@ -62,14 +62,19 @@ def status_command(state: CliState, url: str | None, as_json: bool) -> None:
     host = state.host()
     adapter = host.open_storage(url) if url is not None else host.storage
     try:
-        current = migrations.current_revision(adapter)
+        database_missing = getattr(adapter, "database_missing", None)
+        missing = database_missing() if callable(database_missing) else None
+        # A database file that does not exist is "none": reading it would create it.
+        current = None if missing is not None else migrations.current_revision(adapter)
         dialect = adapter.dialect
     finally:
         if url is not None:
             adapter.close()
     head = migrations.head_revision()
     where = host.redactor.redact(url if url is not None else host.config.storage.url)
-    if current is None:
+    if missing is not None:
+        summary = "does not exist yet: run `spine db upgrade`"
+    elif current is None:
         summary = "not initialized: run `spine db upgrade`"
     elif current == head:
         summary = "up to date"

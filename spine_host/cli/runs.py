@@ -59,10 +59,11 @@ def list_command(
     as_json: bool,
 ) -> None:
     """Runs, newest first."""
+    since_at = parse_since(since) if since else None  # a bad value is a usage error first
     runs = _history(state).list_runs(
         workflow=workflow,
         status=status,  # click.Choice gives the canonical (upper-case) spelling
-        since=parse_since(since) if since else None,
+        since=since_at,
         limit=limit,
     )
     if as_json:
@@ -169,6 +170,7 @@ def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
     older than --stale-after (on SQLite, only if its process is not alive here). Each one
     reaped raises one CRASHED alert, whichever process reaps it.
     """
+    _history(state)  # the tables must exist (and a missing SQLite file is not created)
     runner = _runner(state, reap_on_start=False)
     limit = parse_duration(stale_after)
     crashed = runner.reap(limit)
@@ -219,8 +221,12 @@ def _no_runs(state: CliState, workflow: str | None, status: str | None, since: s
 
 def _history(state: CliState) -> Any:
     from spine_host.orchestration.history import WorkflowHistoryRepository
+    from spine_host.pipelines._storage import require_tables
+    from spine_host.storage import schema
 
-    return WorkflowHistoryRepository(state.host().storage)
+    storage = state.host().storage
+    require_tables(storage, [schema.workflow_runs, schema.workflow_steps])
+    return WorkflowHistoryRepository(storage)
 
 
 def _runner(state: CliState, **options: Any) -> Any:

@@ -215,6 +215,9 @@ def _states(host: Host) -> dict[str, ScheduleState]:
     from spine_host.errors import SpineError
     from spine_host.orchestration.schedule_ledger import ScheduleLedger
 
+    database_missing = getattr(host.storage, "database_missing", None)
+    if callable(database_missing) and database_missing() is not None:
+        return {}  # reading would create the SQLite file
     try:
         return ScheduleLedger(host.storage).states()
     except SpineError:

@@ -21,6 +21,14 @@ def require_tables(storage: DatabaseAdapter, tables: Iterable[sa.Table]) -> None
     engine = getattr(storage, "engine", None)
     if not isinstance(engine, sa.Engine):
         return  # not SQLAlchemy-based: the adapter reports missing tables itself
+    database_missing = getattr(storage, "database_missing", None)
+    missing_file = database_missing() if callable(database_missing) else None
+    if missing_file is not None:
+        raise SpineError(
+            f"the SQLite database {missing_file} does not exist yet; run `spine db upgrade` "
+            "to create it and spine's tables (or check [storage] url)",
+            category=ErrorCategory.STORAGE,
+        )
     try:
         # A read: on SQLite it must not wait for the write lock a running load may hold.
         with engine.connect().execution_options(spine_write=False) as connection:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -76,6 +77,7 @@ class SqliteAdapter(SqlAlchemyAdapter):
         # The in-memory database is one connection: threads take turns with it.
         self._memory_lock = threading.RLock() if self.in_memory else None
         self._value_checks = TableValueChecks()
+        self._known_to_exist = False
 
     def upsert(self, table: str, rows: Sequence[Row], key: Sequence[str]) -> int:
         """Insert rows, updating those whose ``key`` already exists; values must fit the columns.
@@ -123,6 +125,19 @@ class SqliteAdapter(SqlAlchemyAdapter):
             cursor.execute(f"PRAGMA synchronous={self.synchronous}")
         finally:
             cursor.close()
+
+    def database_missing(self) -> str | None:
+        """The path of the database file when it does not exist yet (connecting would create
+        it empty), else None. Commands that only read check it first (``require_tables``)."""
+        if self.in_memory or self._known_to_exist:
+            return None
+        database = str(sa.make_url(self._url).database or "")
+        if database.startswith("file:"):
+            return None  # a URI: its own mode decides
+        if os.path.exists(database):
+            self._known_to_exist = True
+            return None
+        return database
 
     def _checkout(self, *, write: bool) -> sa.Connection:
         if self._memory_lock is None:
