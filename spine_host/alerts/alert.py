@@ -12,7 +12,7 @@ import attrs
 
 from spine_host.severity import Severity
 
-__all__ = ["Alert", "DeliveryResult", "DeliveryStatus"]
+__all__ = ["Alert", "DeliveryResult", "DeliveryStatus", "domain_of"]
 
 
 def _now() -> datetime:
@@ -125,3 +125,8 @@ class DeliveryResult:
     attempts: int = 1
     external_ref: str | None = None
     delivered_at: datetime = attrs.field(factory=_now)
+
+
+def domain_of(name: str) -> str | None:
+    """The data domain of a workflow or pipeline name: ``otc`` for ``otc.weekly_refresh``."""
+    return name.split(".", 1)[0] if "." in name else None

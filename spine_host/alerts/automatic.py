@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from spine_host.alerts.alert import Alert
+from spine_host.alerts.alert import Alert, domain_of
 from spine_host.errors import ErrorCategory
 from spine_host.severity import Severity
 from spine_host.storage import schema
@@ -57,7 +57,7 @@ def on_run_finished(host: Host, run: Any) -> None:
                 title=f"{kind} {name} recovered",
                 message=f"run {run_id} completed after earlier failures",
                 source=dedup_key,
-                domain=_domain(name),
+                domain=domain_of(name),
                 run_id=run_id,
                 metadata={"run_kind": kind, "status": status},
                 dedup_key=dedup_key,
@@ -103,7 +103,7 @@ def _failure(
         title=f"{kind} {name} {status}",
         message=message,
         source=dedup_key,
-        domain=_domain(name),
+        domain=domain_of(name),
         run_id=run_id,
         error_category=category,
         metadata={
@@ -132,11 +132,6 @@ def _failed_steps(run: Any) -> list[str]:
         for name, attempt in latest().items()
         if str(attempt.status) in ("FAILED", "TIMED_OUT", "CRASHED")
     )
-
-
-def _domain(name: str) -> str | None:
-    """``otc`` for ``otc.weekly_refresh``: the part before the first dot, if any."""
-    return name.split(".", 1)[0] if "." in name else None
 
 
 def _last_was_failure(host: Host, dedup_key: str) -> bool:

@@ -253,7 +253,7 @@ def _prepared(
     state: CliState, name: str, *, sync: bool = True
 ) -> tuple[Host, Schedule, ScheduleLedger]:
     """The host, the schedule ``name`` (validated with all others) and the ledger."""
-    from spine_host.cli.schedules import _named, _schedules
+    from spine_host.cli.schedules import _named, _origin_of, _schedules
     from spine_host.orchestration.schedule_ledger import ScheduleLedger
     from spine_host.pipelines._storage import require_tables
     from spine_host.storage import schema
@@ -265,14 +265,9 @@ def _prepared(
     require_tables(host.storage, [schema.schedules, schema.schedule_runs])
     ledger = ScheduleLedger(host.storage, host.config.redactor)
     if sync:
-        origins = {s.name: _origin(host, s) for s in schedules}
+        origins = {s.name: _origin_of(host, s) for s in schedules}
         ledger.sync(schedules, origins, now=utc_now())
     return host, schedule, ledger
-
-
-def _origin(host: Host, schedule: Schedule) -> str:
-    claim = host.registries.schedules.winner(schedule.name)
-    return claim.provider if claim is not None else "spine.toml"
 
 
 def _carried(host: Host, ledger: ScheduleLedger, schedule: Schedule, fire: Fire) -> Fire:

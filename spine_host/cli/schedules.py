@@ -46,7 +46,7 @@ def list_command(state: CliState, as_json: bool) -> None:
             [
                 {
                     **host.config.redactor.redact_data(item.to_dict()),
-                    "from": _origin(host, item),
+                    "from": _origin_of(host, item),
                     **_state_dict(states.get(item.name)),
                     "deadline_state": _deadline_state(host, item, bool(states)),
                 }
@@ -66,7 +66,7 @@ def list_command(state: CliState, as_json: bool) -> None:
             _state(schedule, states.get(schedule.name)),
             _last(states.get(schedule.name)),
             _deadline(host, schedule, bool(states)),
-            _origin(host, schedule),
+            _origin_of(host, schedule),
         )
         for schedule in schedules
     ]
@@ -287,6 +287,7 @@ def _catchup(schedule: Schedule) -> str:
     return schedule.catchup
 
 
-def _origin(host: Host, schedule: Schedule) -> str:
-    claim = host.registries.schedules.winner(schedule.name)
-    return claim.provider if claim is not None else "spine.toml"
+def _origin_of(host: Host, schedule: Schedule) -> str:
+    from spine_host.orchestration.schedule_sources import schedule_origin
+
+    return schedule_origin(host, schedule)

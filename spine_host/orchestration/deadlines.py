@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from spine_host.alerts.alert import Alert
+from spine_host.alerts.alert import Alert, domain_of
 from spine_host.orchestration.deadline_ledger import RECOVERED, DeadlineLedger
 from spine_host.orchestration.fire_times import last_fire_times
 from spine_host.orchestration.schedule_fire import Fire, FireStatus
@@ -160,7 +160,7 @@ class DeadlineWatch:
                 f"by {_utc(due_at)}; {reason}"
             ),
             source=f"schedule:{schedule.name}",
-            domain=_domain(schedule.target),
+            domain=domain_of(schedule.target),
             run_id=fire.target_id if fire is not None else None,
             metadata={
                 "kind": DEADLINE_MISSED,
@@ -187,7 +187,7 @@ class DeadlineWatch:
                 f"{_utc(finished)}, {_span(finished - due_at)} after its deadline"
             ),
             source=f"schedule:{schedule.name}",
-            domain=_domain(schedule.target),
+            domain=domain_of(schedule.target),
             run_id=fire.target_id,
             metadata={"kind": "DEADLINE_RECOVERED", "logical_time": nominal.isoformat()},
             dedup_key=f"deadline:schedule:{schedule.name}:{nominal.isoformat()}",
@@ -221,7 +221,7 @@ class DeadlineWatch:
                 f"{_span(within)} (freshness {rule.name}); {reason}"
             ),
             source=rule.key,
-            domain=_domain(rule.target),
+            domain=domain_of(rule.target),
             metadata={
                 "kind": DEADLINE_MISSED,
                 "deadline_key": rule.key,
@@ -242,7 +242,7 @@ class DeadlineWatch:
                 title=f"{rule.target_kind} {rule.target} fresh again",
                 message=f"run {last[1]} succeeded at {_utc(last[0])} (freshness {rule.name})",
                 source=rule.key,
-                domain=_domain(rule.target),
+                domain=domain_of(rule.target),
                 run_id=last[1],
                 metadata={"kind": "DEADLINE_RECOVERED"},
                 dedup_key=f"deadline:{rule.key}:{row.logical_time.isoformat()}",
@@ -305,7 +305,3 @@ def _span(delta: timedelta) -> str:
     hours, rest = divmod(abs(seconds), 3600)
     minutes = rest // 60
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest % 60:02d}s"
-
-
-def _domain(name: str) -> str | None:
-    return name.split(".", 1)[0] if "." in name else None

@@ -18,7 +18,7 @@ from spine_host.orchestration.schedule import Schedule
 if TYPE_CHECKING:
     from spine_host.host import Host
 
-__all__ = ["check_after_cycles", "schedules_from_config", "validate_schedules"]
+__all__ = ["check_after_cycles", "schedule_origin", "schedules_from_config", "validate_schedules"]
 
 
 def schedules_from_config(config_tables: Mapping[str, Mapping[str, Any]]) -> list[Schedule]:
@@ -69,6 +69,12 @@ def check_after_cycles(schedules: Iterable[Schedule]) -> None:
             f"(each waits, through after, for the next)",
             context={"cycle": cycle},
         ) from None
+
+
+def schedule_origin(host: Host, schedule: Schedule) -> str:
+    """Where a schedule is defined: the plugin that registered it, or ``spine.toml``."""
+    claim = host.registries.schedules.winner(schedule.name)
+    return claim.provider if claim is not None else "spine.toml"
 
 
 def validate_schedules(host: Host) -> list[Schedule]:

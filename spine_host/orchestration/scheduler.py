@@ -41,7 +41,11 @@ from spine_host.orchestration.heartbeat import (
 from spine_host.orchestration.liveness import abandoned, new_owner
 from spine_host.orchestration.schedule_fire import CATCH_UP, ON_TIME, Fire, FireStatus
 from spine_host.orchestration.schedule_ledger import ScheduleLedger
-from spine_host.orchestration.schedule_sources import check_after_cycles, validate_schedules
+from spine_host.orchestration.schedule_sources import (
+    check_after_cycles,
+    schedule_origin,
+    validate_schedules,
+)
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
@@ -405,11 +409,7 @@ class SchedulerService:
         self._place(schedule, None, states[schedule.name].catchup_from or now)
 
     def _origins(self, schedules: list[Schedule]) -> dict[str, str]:
-        origins = {}
-        for schedule in schedules:
-            claim = self.host.registries.schedules.winner(schedule.name)
-            origins[schedule.name] = claim.provider if claim is not None else "spine.toml"
-        return origins
+        return {schedule.name: schedule_origin(self.host, schedule) for schedule in schedules}
 
     def _fire(self, schedule: Schedule, nominal: datetime, run: bool, reason: str | None) -> Fire:
         return Fire(
