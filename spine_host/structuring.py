@@ -145,7 +145,15 @@ def _describe(
         return f"{where or 'top level'}: unknown key {unknown}; allowed keys: {allowed}"
     if isinstance(exc, KeyError):
         return f"{where}: required but missing"
-    field = _validated_field(exc, _lookup(data, segments))
+    table = _lookup(data, segments)
+    named = _NAMED_MESSAGE.match(str(exc)) if len(exc.args) == 1 else None
+    if named and isinstance(table, Mapping) and named["field"] in table:
+        # A validator that says "encoding: unknown encoding ..." names its key itself.
+        segments = (*segments, *named["path"].split("."))
+        value = _lookup(data, segments)
+        shown = "" if value is _MISSING else f" = {Redactor().redact_data(value, segments[-1])!r}"
+        return f"{_join(path, segments)}{shown}: {named['reason']}"
+    field = _validated_field(exc, table)
     if field is not None:
         # An attrs validator failed: point at the field it checked, not at the whole table.
         segments = (*segments, field)
@@ -176,6 +184,9 @@ def _validated_field(exc: BaseException, table: Any) -> str | None:
 
 
 _VALIDATOR_MESSAGE = re.compile(r"^'(?P<field>[A-Za-z_]\w*)' must ")
+_NAMED_MESSAGE = re.compile(
+    r"^(?P<path>(?P<field>[A-Za-z_]\w*)(?:\.[\w-]+)*): (?P<reason>.+)$", re.DOTALL
+)
 
 
 def _join(path: str, segments: tuple[Any, ...]) -> str:

@@ -465,10 +465,14 @@ def test_params_path_reads_another_file_with_the_same_options(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"types": {"n": "integer"}}, r"types\.n: unknown column type 'integer'"),
-        ({"format": "xls"}, "format: expected one of csv, psv"),
+        (
+            {"types": {"n": "integer"}},
+            r"^sources\.test\.types\.n = 'integer': unknown column type 'integer'",
+        ),
+        ({"format": "xls"}, r"^sources\.test\.format = 'xls': expected one of csv, psv"),
         ({"columns": ["a"]}, "set header = false"),
-        ({"delimiter": "||"}, "delimiter: must be a single character"),
+        ({"delimiter": "||"}, r"^sources\.test\.delimiter = '\|\|': must be a single character"),
+        ({"encoding": "klingon"}, r"^sources\.test\.encoding = 'klingon': unknown encoding"),
         ({"header": "yes"}, r"sources\.test\.header = 'yes': expected true or false"),
         ({"sheet": 1}, "unknown key 'sheet'"),
     ],

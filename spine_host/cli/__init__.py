@@ -14,6 +14,7 @@ import click
 
 from spine_host._version import __version__
 from spine_host.cli.context import CliState, SpineCommandGroup
+from spine_host.cli.terminal import escaped_output
 
 __all__ = ["cli", "main"]
 
@@ -39,9 +40,14 @@ class SpineGroup(SpineCommandGroup):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command (errors reported as in every group), then release the host."""
+        """Run the command (errors reported as in every group), then release the host.
+
+        Output is escaped on the way (:mod:`spine_host.cli.terminal`): values from files and
+        servers cannot drive the terminal.
+        """
         try:
-            return super().invoke(ctx)
+            with escaped_output():
+                return super().invoke(ctx)
         finally:
             state = ctx.find_object(CliState)
             if state is not None:

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from spine_host.printable import printable
+
 __all__ = [
     "emit_json",
     "emit_table",
@@ -99,4 +101,4 @@ def _cell(value: Any) -> str:
         return format_time(value) or "-"
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "-"
-    return str(value).replace("\n", " ")
+    return printable(str(value).replace("\n", " "))

@@ -15,8 +15,11 @@ Options (all but ``path`` optional):
 - ``types``: declared column types (``int64``, ``float64``, ``string``, ``bool``, ``date32``,
   ``timestamp[us, tz=UTC]``, ``decimal128(12, 2)``, ...); other columns are inferred;
 - ``delimiter`` and ``quote`` override the format's defaults (``quote = ""`` turns quoting off);
-- ``encoding`` (utf8) of delimited files; ``records_path``: the dotted key holding the array of
-  records in a JSON document (``"data"`` for ``{"data": [...]}``);
+- ``encoding`` (utf8) of delimited files, any Python codec name (``latin-1``, ``cp1252``,
+  ``utf-16``); bytes that do not decode are a PARSE error naming the line, and so is a quoted
+  value that is never closed (see :mod:`spine_host.sources.file_text`);
+- ``records_path``: the dotted key holding the array of records in a JSON document (``"data"``
+  for ``{"data": [...]}``);
 - ``block_size``: bytes pyarrow parses at a time (memory per reader stays about this size).
 
 Malformed rows become rejects with their 1-based line number and raw text, and the other rows
@@ -58,6 +61,7 @@ from spine_host.sources.file_formats import (
     check_type_name,
     read_batches,
 )
+from spine_host.sources.file_text import check_encoding_name
 from spine_host.sources.result import Reject, SourceMetadata, SourceResult
 
 if TYPE_CHECKING:
@@ -90,6 +94,10 @@ def _single_character(instance: object, attribute: attrs.Attribute[Any], value: 
         raise ValueError(f"{attribute.name}: must be a single character, got {value!r}")
 
 
+def _known_encoding(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    check_encoding_name(value)
+
+
 @attrs.frozen(kw_only=True)
 class FileSourceConfig:
     """``[sources.NAME]`` options of a ``type = "file"`` source (see the module docstring)."""
@@ -101,7 +109,7 @@ class FileSourceConfig:
     types: dict[str, str] = attrs.field(factory=dict, validator=_known_types)
     delimiter: str | None = attrs.field(default=None, validator=_single_character)
     quote: str = attrs.field(default='"', validator=_single_character)
-    encoding: str = "utf8"
+    encoding: str = attrs.field(default="utf8", validator=_known_encoding)
     records_path: str | None = None
     block_size: int = 1 << 20
 

@@ -15,7 +15,6 @@ rejects, each with its 1-based physical line number and raw text:
 from __future__ import annotations
 
 import csv
-import gzip
 from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from spine_host.sources.file_formats import (
     ReadSpec,
     arrow_invalid,
 )
+from spine_host.sources.file_text import check_text, open_text
 from spine_host.sources.result import Reject
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ def delimited_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The rows of one delimited file, a block at a time; malformed rows go to ``on_reject``."""
     reader = _DelimitedReader(path, fmt, spec, on_reject)
+    check_text(path, spec.encoding, reader.quote, reader.delimiter)
     try:
         yield from reader.batches()
     except arrow_invalid() as exc:
@@ -62,11 +63,11 @@ class _DelimitedReader:
         self._path = path
         self._spec = spec
         self._on_reject = on_reject
-        self._delimiter = spec.delimiter or DELIMITED_FORMATS[fmt]
-        self._quote = spec.quote or None
+        self.delimiter = spec.delimiter or DELIMITED_FORMATS[fmt]
+        self.quote = spec.quote or None
         # pyarrow numbers rows by record (header = 1, blank lines skipped); the locator turns
         # those numbers into physical line numbers, reading the file only when a row is bad.
-        self._locator = _LineLocator(path, self._delimiter, self._quote, spec.encoding)
+        self._locator = _LineLocator(path, self.delimiter, self.quote, spec.encoding)
         # Wrong-width rows the parser skipped, not reported yet: (record number, text, reason).
         self._skipped: list[tuple[int, str, str]] = []
         # Records up to this number were reported by the typed read; the casting read, which
@@ -147,8 +148,11 @@ class _DelimitedReader:
             encoding=spec.encoding,
         )
         parse_options = pacsv.ParseOptions(
-            delimiter=self._delimiter,
-            quote_char=self._quote if self._quote is not None else False,
+            delimiter=self.delimiter,
+            quote_char=self.quote if self.quote is not None else False,
+            # A quoted value may hold line breaks; without this pyarrow loses its place at
+            # the first one that crosses a block boundary.
+            newlines_in_values=self.quote is not None,
             invalid_row_handler=on_invalid_row,
         )
         convert_options = pacsv.ConvertOptions(column_types=dict(column_types))
@@ -250,7 +254,7 @@ class _LineLocator:
         if number is None:
             return None, None
         if self._reader is None:
-            self._file = _open_text(self._path, self._encoding)
+            self._file = open_text(self._path, self._encoding)
             self._reader = csv.reader(
                 self._remembered_lines(self._file),
                 delimiter=self._delimiter,
@@ -281,9 +285,3 @@ class _LineLocator:
         for line in lines:
             self._lines.append(line)
             yield line
-
-
-def _open_text(path: str, encoding: str) -> IO[str]:
-    if path.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")

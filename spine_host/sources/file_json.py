@@ -8,15 +8,15 @@ A JSON document has no record boundaries and is read whole: use JSONL for large 
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.sources.file_casting import bad_value_reason
 from spine_host.sources.file_formats import OnReject, ReadSpec, arrow_invalid
+from spine_host.sources.file_text import open_binary
 from spine_host.sources.result import Reject
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def jsonl_batches(path: str, spec: ReadSpec, on_reject: OnReject) -> Iterator[pa
     """The records of a JSON-lines file, a chunk of lines at a time; bad lines are rejects."""
     parser = _JsonChunkParser(path, spec, on_reject)
     first_line = 1
-    with _open_binary(path) as stream:
+    with open_binary(path) as stream:
         while lines := stream.readlines(_JSONL_CHUNK_BYTES):
             yield from parser.parse(lines, first_line)
             first_line += len(lines)
@@ -43,7 +43,7 @@ def json_document_batches(
     path: str, spec: ReadSpec, on_reject: OnReject
 ) -> Iterator[pa.RecordBatch]:
     """The records of a JSON document (an array, or one under ``spec.records_path``)."""
-    with _open_binary(path) as stream:
+    with open_binary(path) as stream:
         try:
             document = json.load(stream)
         except ValueError as exc:
@@ -220,10 +220,3 @@ class _JsonChunkParser:
             if index >= 0 and table.schema.field(index).type != kind:
                 table = table.set_column(index, name, pc.cast(table.column(index), kind))
         return table
-
-
-def _open_binary(path: str) -> IO[bytes] | gzip.GzipFile:
-    # The callers close what they open; gzip decompresses as it is read.
-    if path.lower().endswith(".gz"):
-        return gzip.GzipFile(path, "rb")
-    return open(path, "rb")
