@@ -16,6 +16,7 @@ import attrs
 from spine_host.config import SpineConfig, StorageConfig, load_config
 from spine_host.errors import ConfigError, SpineError, classify
 from spine_host.plugins import PluginInfo, PluginLoader, PluginStatus
+from spine_host.printable import quoted
 from spine_host.redaction import Redactor, redact_url
 from spine_host.registry import Registry
 from spine_host.structuring import structure
@@ -148,7 +149,7 @@ class Host:
         table = self.config.sources.get(name)
         if table is None:
             known = ", ".join(sorted(self.config.sources)) or "none configured"
-            raise ConfigError(f"no source named {name!r} in [sources]; configured: {known}")
+            raise ConfigError(f"no source named {quoted(name)} in [sources]; configured: {known}")
         cls = self.registries.sources.get(table.type)
         config = self._structure_options(cls, table.options, f"sources.{name}")
         # A source that needs the host (the database source opens a storage URL) builds itself
@@ -165,7 +166,7 @@ class Host:
         table = self.config.alerts.channels.get(name)
         if table is None:
             known = ", ".join(sorted(self.config.alerts.channels)) or "none configured"
-            raise ConfigError(f"no alert channel named {name!r}; configured: {known}")
+            raise ConfigError(f"no alert channel named {quoted(name)}; configured: {known}")
         cls = self.registries.alert_channels.get(table.type)
         config = self._structure_options(cls, table.options, f"alerts.channels.{name}")
         instance: AlertChannel = cls(name, config)  # type: ignore[call-arg]

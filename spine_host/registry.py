@@ -19,6 +19,7 @@ from typing import Generic, Protocol, TypeVar
 import attrs
 
 from spine_host.errors import ConfigError, PluginError
+from spine_host.printable import quoted
 
 __all__ = ["Register", "RegisterNamed", "Registration", "Registry"]
 
@@ -119,7 +120,7 @@ class Registry(Generic[T]):
             raise PluginError(self.describe_conflict(name, conflict), context={"name": name})
         known = ", ".join(sorted(self._claims)) or "none"
         raise ConfigError(
-            f"unknown {self.label} {name!r}; registered: {known}",
+            f"unknown {self.label} {quoted(name)}; registered: {known}",
             context={"name": name, "kind": self.kind},
         )
 

@@ -210,6 +210,9 @@ def test_a_plugin_name_that_matches_nothing_is_warned_about_on_every_command(
         ('url = "sqlite:///x.db"\nchunk_size = -1', "storage.chunk_size: expected a positive"),
         ('url = "sqlite:///x.db"\nsynchronous = "MAYBE"', "storage.synchronous: expected one of"),
         ('url = "sqlite:///x.db"\nbusy_timeout_ms = "abc"', "storage.busy_timeout_ms = 'abc'"),
+        ('url = "sqlite:///x.db"\nbogus = 1', "storage: unknown key 'bogus' for SQLite"),
+        ('url = "sqlite:///x.db"\ntimeout = 5', "allowed keys: busy_timeout_ms, chunk_size"),
+        ('url = "sqlite:///x.db"\necho = "yes"', "storage.echo = 'yes': expected true or false"),
         ('url = "mysql://h/db"', "no storage plugin handles scheme 'mysql'"),
         ('url = "::::not a url"', "has no scheme"),
         pytest.param(

@@ -300,5 +300,5 @@ def test_show_takes_a_unique_prefix_and_lists_the_matches_of_an_ambiguous_one(ho
     assert ambiguous.exit_code == 2
     assert f"prefix {prefix!r} is ambiguous; it matches {ids[0]}, {ids[1]}:" in ambiguous.output
     missing = invoke(host, pipelines_group, "show", "no-such-execution")
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # a usage error, like an unknown run id
     assert "no execution 'no-such-execution'" in missing.output

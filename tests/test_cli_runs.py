@@ -232,3 +232,10 @@ def test_listing_filters_say_what_matched_nothing(host) -> None:  # type: ignore
     assert missing.exit_code == 2
     assert "(100000 characters)" in missing.output
     assert len(missing.output) < 1000
+
+
+@pytest.mark.parametrize("command", ["show", "resume", "retry"])
+def test_an_unknown_run_id_is_a_usage_error_before_anything_runs(host, command: str) -> None:  # type: ignore[no-untyped-def]
+    result = invoke(host, command, "no-such-run")
+    assert result.exit_code == 2
+    assert "no workflow run 'no-such-run'" in result.output

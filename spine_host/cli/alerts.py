@@ -14,6 +14,7 @@ import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table, format_time
+from spine_host.printable import quoted
 
 __all__ = ["alerts_group"]
 
@@ -81,7 +82,7 @@ def test_command(state: CliState, channel: str, as_json: bool) -> None:
     table = host.config.alerts.channels.get(channel)
     if table is None:
         known = ", ".join(sorted(host.config.alerts.channels)) or "none configured"
-        raise ConfigError(f"no alert channel named {channel!r}; configured: {known}")
+        raise ConfigError(f"no alert channel named {quoted(channel)}; configured: {known}")
     built = None
     broken = None
     try:

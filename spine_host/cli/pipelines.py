@@ -19,6 +19,7 @@ from spine_host.cli.output import (
 )
 from spine_host.cli.times import parse_since
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.printable import quoted
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -287,17 +288,17 @@ def _by_prefix(repository: ExecutionRepository, prefix: str) -> Execution:
     shown = 10
     matches = repository.ids_starting_with(prefix, limit=shown + 1) if prefix else []
     if not matches:
-        raise SpineError(f"no execution {prefix!r}", category=ErrorCategory.NOT_FOUND)
+        raise click.BadParameter(f"no execution {quoted(prefix)}", param_hint="EXECUTION_ID")
     if len(matches) > 1:
         more = " and more" if len(matches) > shown else ""
         raise SpineError(
-            f"execution id prefix {prefix!r} is ambiguous; it matches "
+            f"execution id prefix {quoted(prefix)} is ambiguous; it matches "
             f"{', '.join(matches[:shown])}{more}: give more of the id",
             category=ErrorCategory.VALIDATION,
         )
     execution = repository.get(matches[0])
     if execution is None:  # deleted between the two queries
-        raise SpineError(f"no execution {prefix!r}", category=ErrorCategory.NOT_FOUND)
+        raise click.BadParameter(f"no execution {quoted(prefix)}", param_hint="EXECUTION_ID")
     return execution
 
 

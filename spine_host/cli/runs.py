@@ -21,6 +21,7 @@ from spine_host.cli.run_steps import not_started, step_rows
 from spine_host.cli.times import parse_duration, parse_since
 from spine_host.cli.workflows import emit_run
 from spine_host.orchestration.records import RunStatus
+from spine_host.printable import quoted
 
 if TYPE_CHECKING:
     from spine_host.orchestration.records import WorkflowRun
@@ -94,12 +95,7 @@ def list_command(
 @pass_state
 def show_command(state: CliState, run_id: str, as_json: bool) -> None:
     """One run: its status, params, error, every attempt of every step, and steps not started."""
-    run = _history(state).get_run(run_id)
-    if run is None:
-        raise click.BadParameter(
-            f"no workflow run {shorten_id(run_id)}; `spine runs list` shows the recent ones",
-            param_hint="RUN_ID",
-        )
+    run = _existing_run(state, run_id)
     order = _step_order(state, run.workflow)
     if as_json:
         data = run.to_dict()
@@ -135,8 +131,10 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
 def resume_command(state: CliState, run_id: str, from_step: str | None, as_json: bool) -> None:
     """Finish a failed or crashed run in place; completed steps are not run again.
 
-    Exit 2 when RUN_ID cannot be resumed (COMPLETED, or still RUNNING), before anything runs.
+    Exit 2 when RUN_ID cannot be resumed (unknown, COMPLETED, or still RUNNING), before
+    anything runs.
     """
+    _existing_run(state, run_id)
     run = _runner(state).resume(run_id, from_step=from_step)
     emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
@@ -147,8 +145,20 @@ def resume_command(state: CliState, run_id: str, from_step: str | None, as_json:
 @pass_state
 def retry_command(state: CliState, run_id: str, as_json: bool) -> None:
     """Run the workflow again with the same params, as a new run linked to RUN_ID."""
+    _existing_run(state, run_id)
     run = _runner(state).retry(run_id)
     emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
+
+
+def _existing_run(state: CliState, run_id: str) -> WorkflowRun:
+    """The run ``run_id``; an unknown id is a usage error (exit 2), its echo cut to 64 chars."""
+    run: WorkflowRun | None = _history(state).get_run(run_id)
+    if run is None:
+        raise click.BadParameter(
+            f"no workflow run {quoted(run_id)}; `spine runs list` shows the recent ones",
+            param_hint="RUN_ID",
+        )
+    return run
 
 
 @runs_group.command("reap")
@@ -192,13 +202,6 @@ def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
             f"(last heartbeat {format_time(execution.heartbeat_at) or '-'})"
         )
     click.echo(f"{len(crashed)} run(s) and {len(executions)} execution(s) marked CRASHED")
-
-
-def shorten_id(text: str, most: int = 64) -> str:
-    """``'abc...'`` for a message: an id as typed, cut when it is absurdly long."""
-    if len(text) <= most:
-        return repr(text)
-    return f"{text[:most]!r}... ({len(text)} characters)"
 
 
 def _no_runs(state: CliState, workflow: str | None, status: str | None, since: str | None) -> str:

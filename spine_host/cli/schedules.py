@@ -16,6 +16,7 @@ import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table, format_params, format_time
+from spine_host.printable import quoted
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -156,7 +157,7 @@ def _named(schedules: list[Schedule], name: str) -> Schedule:
         if schedule.name == name:
             return schedule
     known = ", ".join(schedule.name for schedule in schedules) or "none"
-    raise ConfigError(f"no schedule named {name!r}; known: {known}")
+    raise ConfigError(f"no schedule named {quoted(name)}; known: {known}")
 
 
 def _parse_after(text: str | None) -> datetime:

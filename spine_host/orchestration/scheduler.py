@@ -46,6 +46,7 @@ from spine_host.orchestration.schedule_sources import (
     schedule_origin,
     validate_schedules,
 )
+from spine_host.printable import quoted
 from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ class SchedulerService:
         with self._lock:
             schedule = self._schedules.pop(name, None)
             if schedule is None:
-                raise ConfigError(f"no schedule named {name!r}")
+                raise ConfigError(f"no schedule named {quoted(name)}")
             self._cursor.pop(name, None)
             dependents = [s.name for s in self._schedules.values() if name in s.after]
             if dependents:

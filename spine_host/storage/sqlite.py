@@ -45,8 +45,9 @@ __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "SqliteAdapter", "classify_sqlite_error"]
 #: How long a writer waits for another one before "database is locked".
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
 
-# [storage] options this adapter reads itself.
+# [storage] options this adapter reads itself, and those it passes on to SQLAlchemy.
 _SQLITE_OPTIONS = ("busy_timeout_ms", "synchronous")
+_ENGINE_OPTIONS = ("chunk_size", "echo", "connect_args")
 _SYNCHRONOUS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 
 
@@ -54,11 +55,20 @@ class SqliteAdapter(SqlAlchemyAdapter):
     """SQLite through the standard library's ``sqlite3``.
 
     Options (``[storage]``): ``busy_timeout_ms`` (default 30000), ``synchronous`` (default
-    ``FULL``: a committed transaction survives a power cut), ``chunk_size``, and any
-    ``create_engine`` keyword.
+    ``FULL``: a committed transaction survives a power cut), ``chunk_size``, ``echo`` (log every
+    statement) and, from Python, ``connect_args`` for ``sqlite3.connect``. Any other key is a
+    ConfigError naming it, so a misspelt option is never silently ignored.
     """
 
     def __init__(self, url: str, /, **options: Any) -> None:
+        unknown = sorted(set(options) - {*_SQLITE_OPTIONS, *_ENGINE_OPTIONS})
+        if unknown:
+            allowed = ", ".join(sorted({*_SQLITE_OPTIONS, *_ENGINE_OPTIONS} - {"connect_args"}))
+            raise ConfigError(
+                f"storage: unknown key {unknown[0]!r} for SQLite; allowed keys: {allowed}"
+            )
+        if not isinstance(options.get("echo", False), bool):
+            raise ConfigError(f"storage.echo = {options['echo']!r}: expected true or false")
         timeout = options.pop("busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS)
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
             raise ConfigError(
