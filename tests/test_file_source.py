@@ -499,3 +499,48 @@ def test_the_host_builds_a_configured_file_source(tmp_path: Path) -> None:
     source = host.source("otc")
     assert isinstance(source, FileSource)
     assert source.fetch().row_count == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "rejected"),
+    [
+        # pyarrow 26 crashes the process on a chunk that starts with a "null" line.
+        ("null\n", [], [(1, "a JSON null, not an object")]),
+        ('  null  \n{"a": 1}\n', [{"a": 1}], [(1, "a JSON null, not an object")]),
+        # pyarrow reads "null" after an object as a row of nulls, and "{} {}" as two rows.
+        ('{"a": 1}\nnull\n', [{"a": 1}], [(2, "a JSON null, not an object")]),
+        ('{"a": 1}\n{"a": 2} {"a": 3}\n', [{"a": 1}], [(2, "Extra data: line 1 column 10")]),
+        ('{"a": 1}\n[1, 2]\ntrue\n', [{"a": 1}], [(2, "a JSON array"), (3, "a JSON boolean")]),
+    ],
+)
+def test_jsonl_lines_that_are_not_one_object_are_rejects(
+    tmp_path: Path, text: str, kept: list[dict[str, Any]], rejected: list[tuple[int, str]]
+) -> None:
+    path = write(tmp_path / "records.jsonl", text)
+
+    result = file_source(path).fetch()
+
+    assert result.ok, result.error
+    assert result.rows() == kept
+    assert [
+        (r.line_number, r.reason[: len(reason)])
+        for r, (_, reason) in zip(result.rejects, rejected, strict=True)
+    ] == rejected
+    assert {r.reason_code for r in result.rejects} == {"INVALID_JSON"}
+
+
+def test_jsonl_lists_holding_nulls_load_as_written(tmp_path: Path) -> None:
+    # pyarrow 26's JSON reader builds a broken array for these ([null, 1]: "index out of
+    # bounds" when read); the source must give the values back as written.
+    path = write(
+        tmp_path / "lists.jsonl",
+        '{"a": [null, null], "b": {"c": [null, 2]}}\n{"a": [1], "b": {"c": []}}\n',
+    )
+
+    result = file_source(path).fetch()
+
+    assert result.ok, result.error
+    assert result.rows() == [
+        {"a": [None, None], "b": {"c": [None, 2]}},
+        {"a": [1], "b": {"c": []}},
+    ]

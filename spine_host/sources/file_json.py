@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["json_document_batches", "jsonl_batches"]
+
+# pyarrow's JSON reader takes more than JSON lines: a line "null" crashes the process
+# (pyarrow 26), "null" after an object becomes a row of nulls, "{} {}" two rows. So a chunk goes
+# to pyarrow whole only when every line starts with "{" and ends with "}", and its rows are kept
+# only when there is one per line; anything else is read line by line, where such a line is a
+# reject.
+_NOT_AN_OBJECT_START = re.compile(rb"^[ \t\r]*[^{ \t\r\n]", re.MULTILINE)
+_NOT_AN_OBJECT_END = re.compile(rb"[^} \t\r\n][ \t\r]*$", re.MULTILINE)
 
 # How many bytes of JSONL lines are parsed together: big enough to amortise pyarrow's call
 # overhead, small enough to keep memory flat.
@@ -57,7 +66,7 @@ def json_document_batches(
         if not isinstance(record, dict):
             on_reject(
                 Reject(
-                    reason=f"record {index} is a {type(record).__name__}, not an object",
+                    reason=f"record {index} is a JSON {_json_type(record)}, not an object",
                     raw=json.dumps(record),
                     locator=path,
                     reason_code="NOT_AN_OBJECT",
@@ -124,26 +133,61 @@ class _JsonChunkParser:
 
     def parse(self, lines: list[bytes], first_line: int | None) -> Iterator[pa.RecordBatch]:
         """Yield the batches of ``lines``; ``first_line`` is the number of ``lines[0]``."""
-        try:
-            read = self._read(b"".join(lines))
-            table: pa.Table | None = self._cast(read)
-        except arrow_invalid():
-            table = self._read_line_by_line(lines, first_line)
-        else:
-            self._remember_schema(read)
+        data = b"".join(lines)
+        table: pa.Table | None = None
+        if _one_object_per_line(data):
+            try:
+                read = self._read(data)
+            except arrow_invalid():
+                read = None
+            if read is not None and _rows_match_lines(read.num_rows, lines):
+                try:
+                    table = self._cast(read)
+                except arrow_invalid():
+                    table = None
+                else:
+                    self._remember_schema(read)
+                    yield from table.to_batches()
+                    return
+        table = self._read_line_by_line(lines, first_line)
         if table is not None:
             yield from table.to_batches()
 
     def _read(self, data: bytes) -> pa.Table:
+        import pyarrow as pa
         import pyarrow.json as pajson
 
-        return pajson.read_json(
+        table = pajson.read_json(
             io.BytesIO(data),
             read_options=pajson.ReadOptions(use_threads=False, block_size=len(data) + 1),
             parse_options=pajson.ParseOptions(
                 explicit_schema=self._schema, unexpected_field_behavior="infer"
             ),
         )
+        try:
+            table.validate()
+        except pa.ArrowInvalid:
+            # pyarrow 26 builds broken arrays for lists holding nulls ([null, 1]): reading
+            # them fails later with an index error. The standard library reads them right.
+            return self._read_in_python(data)
+        return table
+
+    def _read_in_python(self, data: bytes) -> pa.Table:
+        """``data`` decoded by the json module; ArrowInvalid for what is not one object per line."""
+        import pyarrow as pa
+
+        try:
+            records = [json.loads(line) for line in data.splitlines() if line.strip()]
+            if not all(isinstance(record, dict) for record in records):
+                raise ValueError("a line is not a JSON object")
+            table = pa.Table.from_pylist(records)
+            for field in self._schema:
+                index = table.schema.get_field_index(field.name)
+                if index >= 0 and table.schema.field(index).type != field.type:
+                    table = table.set_column(index, field, table.column(index).cast(field.type))
+        except (ValueError, TypeError, OverflowError, pa.ArrowException) as exc:
+            raise pa.ArrowInvalid(str(exc)) from exc
+        return table
 
     def _read_line_by_line(self, lines: list[bytes], first_line: int | None) -> pa.Table | None:
         import pyarrow as pa
@@ -159,7 +203,7 @@ class _JsonChunkParser:
                 reason = str(exc)
             else:
                 if not isinstance(value, dict):
-                    reason = f"a JSON {type(value).__name__}, not an object"
+                    reason = f"a JSON {_json_type(value)}, not an object"
                 else:
                     try:
                         read = self._read(line)
@@ -220,3 +264,28 @@ class _JsonChunkParser:
             if index >= 0 and table.schema.field(index).type != kind:
                 table = table.set_column(index, name, pc.cast(table.column(index), kind))
         return table
+
+
+def _one_object_per_line(data: bytes) -> bool:
+    """Whether every non-blank line of ``data`` starts with ``{`` and ends with ``}``."""
+    return not _NOT_AN_OBJECT_START.search(data) and not _NOT_AN_OBJECT_END.search(data)
+
+
+def _rows_match_lines(rows: int, lines: list[bytes]) -> bool:
+    """Whether pyarrow read one row per non-blank line (two objects on a line are two rows)."""
+    if rows == len(lines):
+        return True
+    return rows == sum(1 for line in lines if line.strip())
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type: null, boolean, number, string, array, object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
