@@ -29,7 +29,7 @@ def tests_bare(session: nox.Session) -> None:
     """The host's own tests with spine-host installed alone: no plugin distribution present."""
     # aiosmtpd: the email channel's tests talk to a real local SMTP server (a test tool, not a
     # plugin; the host stays alone).
-    session.install(".", "pytest>=8", "hatchling>=1.21", "aiosmtpd>=1.4")
+    session.install(".", "pytest>=8", "hatchling>=1.21", "aiosmtpd>=1.4", "hypothesis>=6.100")
     session.run(
         "python",
         "-m",
@@ -39,6 +39,21 @@ def tests_bare(session: nox.Session) -> None:
         BARE_MARKERS,
         *session.posargs,
         env={"SPINE_REQUIRE_POSTGRES": ""},
+    )
+
+
+@nox.session(venv_backend="none")
+def fuzz(session: nox.Session) -> None:
+    """The property-based tests with the long hypothesis profile: thousands of fresh random
+    examples per property (a few minutes). The default sessions run a short, fixed profile."""
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/test_fuzz_config.py",
+        "tests/test_fuzz_file_source.py",
+        *session.posargs,
+        env={"SPINE_FUZZ_PROFILE": "long"},
     )
 
 

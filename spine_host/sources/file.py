@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import ErrorCategory, SpineError, classify
+from spine_host.printable import printable
 from spine_host.sources.base import DEFAULT_BATCH_SIZE, BaseSource
 from spine_host.sources.file_formats import (
     FORMATS,
@@ -260,7 +261,9 @@ class FileSource(BaseSource):
         import pyarrow as pa
 
         if isinstance(exc, pa.ArrowInvalid) and not isinstance(exc, SpineError):
-            return SpineError(f"{self.uri}: {exc}", category=ErrorCategory.PARSE, cause=exc)
+            return SpineError(
+                f"{self.uri}: {printable(str(exc))}", category=ErrorCategory.PARSE, cause=exc
+            )
         return classify(exc)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
+from spine_host.printable import printable
 from spine_host.sources.file_casting import ColumnCaster
 from spine_host.sources.file_formats import (
     DELIMITED_FORMATS,
@@ -49,8 +50,12 @@ def delimited_batches(
     try:
         yield from reader.batches()
     except arrow_invalid() as exc:
+        # pyarrow's message quotes the row it choked on: show its control characters escaped.
         raise SpineError(
-            f"{path}: {exc}", category=ErrorCategory.PARSE, context={"path": path}, cause=exc
+            f"{path}: {printable(str(exc))}",
+            category=ErrorCategory.PARSE,
+            context={"path": path},
+            cause=exc,
         ) from exc
     finally:
         reader.close()
