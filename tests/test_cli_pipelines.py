@@ -85,11 +85,12 @@ def test_run_from_the_cli_then_query_execution_events_quality_and_rejects(host: 
     assert rejects.exit_code == 0, rejects.output
     assert f"otc/{friday}.psv" in rejects.output
     assert "2 of 2 reject(s) shown" in rejects.output
-    none = json.loads(
-        invoke(host, rejects_group, "list", "--execution", execution_id, "--reason", "OTHER",
-               "--json").output
-    )  # fmt: skip
-    assert none == {"total": 0, "rejects": []}
+    unknown = invoke(host, rejects_group, "list", "--execution", execution_id, "--reason", "OTHER")
+    assert unknown.exit_code == 2
+    assert "no reject has reason code 'OTHER'; recorded codes: BAD_VOLUME" in unknown.output
+    none = invoke(host, rejects_group, "list", "--execution", "other-run", "--reason", "BAD_VOLUME")
+    assert none.exit_code == 0
+    assert "no rejects with execution 'other-run' and reason code 'BAD_VOLUME'" in none.output
 
 
 def test_second_run_is_skipped_and_force_reruns(host: Host) -> None:

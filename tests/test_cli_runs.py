@@ -225,8 +225,19 @@ def test_listing_filters_say_what_matched_nothing(host) -> None:  # type: ignore
     assert invoke(host, "list", "--limit", "0").exit_code == 2
     assert invoke(host, "list", "--limit", "-1").exit_code == 2
     unknown = invoke(host, "list", "--workflow", "nope")
-    assert unknown.exit_code == 0
-    assert "no runs match workflow nope ('nope' is not a registered workflow" in unknown.output
+    assert unknown.exit_code == 2
+    assert "unknown workflow 'nope': not registered and no run of it recorded" in unknown.output
+    # A workflow no longer registered (its plugin removed) still lists the runs it left.
+    WorkflowRunner(host).run(Workflow("retired", [Step("x", lambda c, i, p: 1)]))
+    retired = invoke(host, "list", "--workflow", "retired")
+    assert retired.exit_code == 0, retired.output
+    assert "retired" in retired.output
+    assert "COMPLETED" in retired.output
+    none_failed = invoke(host, "list", "--workflow", "retired", "--status", "failed")
+    assert none_failed.exit_code == 0
+    assert "no runs match workflow retired, status FAILED ('retired' is not a registered" in (
+        none_failed.output
+    )
     long_id = "x" * 100_000
     missing = invoke(host, "show", long_id)
     assert missing.exit_code == 2

@@ -6,6 +6,7 @@ import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
 from spine_host.cli.output import emit_json, emit_table
+from spine_host.printable import quoted
 
 __all__ = ["rejects_group"]
 
@@ -33,11 +34,22 @@ def list_command(
 ) -> None:
     """List rejects with stage, reason, source and line number, and how many match."""
     from spine_host.pipelines._storage import require_tables
-    from spine_host.pipelines.rejects import count_rejects, list_rejects
+    from spine_host.pipelines.rejects import (
+        count_rejects,
+        list_rejects,
+        recorded_reason_codes,
+    )
     from spine_host.storage import schema
 
     storage = state.host().storage
     require_tables(storage, [schema.core_rejects])
+    if reason_code is not None and not count_rejects(storage, reason_code=reason_code):
+        codes = recorded_reason_codes(storage)
+        raise click.BadParameter(
+            f"no reject has reason code {quoted(reason_code)}; recorded codes: "
+            f"{', '.join(codes) or 'none (no rejects recorded)'}",
+            param_hint="--reason",
+        )
     records = list_rejects(storage, execution_id=execution_id, reason_code=reason_code, limit=limit)
     total = count_rejects(storage, execution_id=execution_id, reason_code=reason_code)
     if as_json:

@@ -61,7 +61,10 @@ def list_command(
 ) -> None:
     """Runs, newest first."""
     since_at = parse_since(since) if since else None  # a bad value is a usage error first
-    runs = _history(state).list_runs(
+    history = _history(state)
+    if workflow is not None:
+        _check_workflow_known(state, history, workflow)
+    runs = history.list_runs(
         workflow=workflow,
         status=status,  # click.Choice gives the canonical (upper-case) spelling
         since=since_at,
@@ -202,6 +205,21 @@ def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
             f"(last heartbeat {format_time(execution.heartbeat_at) or '-'})"
         )
     click.echo(f"{len(crashed)} run(s) and {len(executions)} execution(s) marked CRASHED")
+
+
+def _check_workflow_known(state: CliState, history: Any, workflow: str) -> None:
+    """A workflow that is neither registered nor in the history is a usage error (exit 2).
+
+    One removed from its plugin still lists the runs it left.
+    """
+    registered = state.host().registries.workflows
+    if workflow in registered or history.list_runs(workflow=workflow, limit=1):
+        return
+    raise click.BadParameter(
+        f"unknown workflow {quoted(workflow)}: not registered and no run of it recorded; "
+        f"registered: {', '.join(registered.names()) or 'none'}",
+        param_hint="--workflow",
+    )
 
 
 def _no_runs(state: CliState, workflow: str | None, status: str | None, since: str | None) -> str:

@@ -257,6 +257,14 @@ def count_rejects(
     return int(next(iter(rows[0].values())))
 
 
+def recorded_reason_codes(storage: DatabaseAdapter, *, limit: int = 20) -> list[str]:
+    """The distinct reason codes of stored rejects, sorted, at most ``limit`` of them."""
+    statement = (
+        sa.select(_table.c.reason_code).distinct().order_by(_table.c.reason_code).limit(limit)
+    )
+    return [row["reason_code"] for row in storage.query(statement)]
+
+
 def _from_row(row: Mapping[str, Any]) -> RejectRecord:
     return RejectRecord(
         stage=row["stage"],
