@@ -16,9 +16,17 @@ __all__ = ["printable", "quoted"]
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text: str) -> str:
-    """``text`` with each control character written as ``\\xNN`` or ``\\uNNNN``."""
-    return _CONTROL.sub(_escape, text)
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` with each control character written as ``\\xNN`` or ``\\uNNNN``.
+
+    Tab, newline and carriage return are kept, unless ``one_line``: then they are escaped too,
+    for input quoted inside a message.
+    """
+    escaped = _CONTROL.sub(_escape, text)
+    return _LINE_BREAKS.sub(_escape, escaped) if one_line else escaped
+
+
+_LINE_BREAKS = re.compile("[\t\n\r]")
 
 
 def _escape(match: re.Match[str]) -> str:

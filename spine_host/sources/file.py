@@ -262,7 +262,9 @@ class FileSource(BaseSource):
 
         if isinstance(exc, pa.ArrowInvalid) and not isinstance(exc, SpineError):
             return SpineError(
-                f"{self.uri}: {printable(str(exc))}", category=ErrorCategory.PARSE, cause=exc
+                f"{self.uri}: {printable(str(exc), one_line=True)}",
+                category=ErrorCategory.PARSE,
+                cause=exc,
             )
         return classify(exc)
 

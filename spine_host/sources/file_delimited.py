@@ -52,7 +52,7 @@ def delimited_batches(
     except arrow_invalid() as exc:
         # pyarrow's message quotes the row it choked on: show its control characters escaped.
         raise SpineError(
-            f"{path}: {printable(str(exc))}",
+            f"{path}: {printable(str(exc), one_line=True)}",
             category=ErrorCategory.PARSE,
             context={"path": path},
             cause=exc,

@@ -134,7 +134,7 @@ def _undecodable(path: str, encoding: str, exc: UnicodeDecodeError, line: int) -
     start = data.rfind(b"\n", 0, exc.start) + 1
     end = data.find(b"\n", exc.end)
     shown = data[start : end if end >= 0 else len(data)].rstrip(b"\r")
-    text = printable(shown.decode(encoding, "backslashreplace"))
+    text = printable(shown.decode(encoding, "backslashreplace"), one_line=True)
     if len(text) > _SHOWN_CHARACTERS:
         text = text[:_SHOWN_CHARACTERS] + "..."
     hint = (
