@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from spine_host.registry import Register, RegisterNamed
     from spine_host.sources.source import Source
     from spine_host.storage.adapter import StorageFactory
+    from spine_host.storage.plugin_tables import PluginTables
 
 PROJECT_NAME = "spine"
 
@@ -177,6 +178,27 @@ def spine_register_executors(register: Register[type[Executor]]) -> None:
         @hookimpl
         def spine_register_executors(register):
             register("dask", DaskExecutor)
+    """
+
+
+@hookspec
+def spine_register_tables(register: RegisterNamed[PluginTables]) -> None:
+    """Provide the plugin's own tables, so ``spine db upgrade`` creates and migrates them.
+
+    :param register: ``register(PluginTables(name, metadata, migrations=None))``; the name is
+        unique among plugins and names the version table ``spine_version_<name>``.
+
+    Called when the host is built. ``spine db upgrade`` (and ``--sql``, ``spine db status``)
+    covers every installed plugin's tables after spine's own; without ``migrations`` missing
+    tables are created from the metadata, with it the plugin's Alembic revision scripts run as
+    a lineage of their own. See :mod:`spine_host.storage.plugin_tables`.
+
+    Example::
+
+        @hookimpl
+        def spine_register_tables(register):
+            from spine_acme.tables import metadata
+            register(PluginTables("acme", metadata, migrations_path("spine_acme")))
     """
 
 

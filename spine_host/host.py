@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from spine_host.pipelines.pipeline import Pipeline
     from spine_host.sources.source import Source
     from spine_host.storage.adapter import DatabaseAdapter, StorageFactory
+    from spine_host.storage.plugin_tables import PluginTables
 
 __all__ = ["Host", "Registries"]
 
@@ -45,6 +46,7 @@ class Registries:
     pipelines: Registry[Pipeline]
     workflows: Registry[WorkflowSpec]
     executors: Registry[type[Executor]]
+    tables: Registry[PluginTables]
 
     def all(self) -> list[Registry[Any]]:
         """Every registry, in a stable order."""
@@ -60,6 +62,7 @@ _REGISTRATION_HOOKS: dict[str, tuple[str, str, bool]] = {
     "pipelines": ("spine_register_pipelines", "pipeline", True),
     "workflows": ("spine_register_workflows", "workflow", False),
     "executors": ("spine_register_executors", "executor", True),
+    "tables": ("spine_register_tables", "plugin tables", False),
 }
 
 

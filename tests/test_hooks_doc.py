@@ -39,6 +39,8 @@ def test_every_design_hook_exists() -> None:
         "spine_register_workflows",
         "spine_register_executors",
         "spine_register_commands",
+        # Beyond DESIGN.md's list: plugin tables (issue 14; docs/decisions.md says why).
+        "spine_register_tables",
         "spine_run_started",
         "spine_step_finished",
         "spine_run_finished",

@@ -1,4 +1,5 @@
-"""``spine db upgrade|status``: create and migrate spine's tables, and show their revision."""
+"""``spine db upgrade|status``: create and migrate spine's tables and every installed plugin's
+(``spine_register_tables``), and show where they stand."""
 
 from __future__ import annotations
 
@@ -28,27 +29,37 @@ def db_group() -> None:
 )
 @pass_state
 def upgrade_command(state: CliState, url: str | None, as_sql: bool) -> None:
-    """Bring the database to the newest schema; running it again changes nothing."""
+    """Bring spine's tables and every installed plugin's to the newest schema; running it again
+    changes nothing."""
     from spine_host.storage import migrations
+    from spine_host.storage.plugin_tables import tables_sql
+    from spine_host.storage.upgrade_all import installed_tables, upgrade_all
 
-    if as_sql:
-        target_url = url if url is not None else state.host().config.storage.url
-        click.echo(migrations.upgrade_sql(target_url), nl=False)
-        return
     host = state.host()
+    plugin_tables = installed_tables(host)
+    if as_sql:
+        target_url = url if url is not None else host.config.storage.url
+        click.echo(migrations.upgrade_sql(target_url), nl=False)
+        for tables in plugin_tables:
+            click.echo(f"\n-- tables of plugin {tables.name!r}\n")
+            click.echo(tables_sql(target_url, tables), nl=False)
+        return
     adapter = host.open_storage(url) if url is not None else host.storage
+    where = redact_url(url if url is not None else host.config.storage.url)
     try:
-        before = migrations.current_revision(adapter)
-        migrations.upgrade(adapter)
-        after = migrations.current_revision(adapter)
+        spine, *plugins = upgrade_all(host, adapter)
+        if spine.changed:
+            click.echo(f"{where}: upgraded from {spine.before} to {spine.after}")
+        else:
+            click.echo(f"{where}: already at {spine.after}; nothing to do")
+        for done in plugins:
+            change = (
+                f"{done.before} -> {done.after}" if done.changed else f"{done.after}, unchanged"
+            )
+            click.echo(f"  tables of plugin {done.name!r}: {change}")
     finally:
         if url is not None:
             adapter.close()
-    where = redact_url(url if url is not None else host.config.storage.url)
-    if before == after:
-        click.echo(f"{where}: already at revision {after}; nothing to do")
-    else:
-        click.echo(f"{where}: upgraded from {before or 'an empty database'} to revision {after}")
 
 
 @db_group.command("status")
@@ -56,17 +67,22 @@ def upgrade_command(state: CliState, url: str | None, as_sql: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def status_command(state: CliState, url: str | None, as_json: bool) -> None:
-    """Show the database's schema revision and the newest one this spine-host ships."""
+    """Show the schema revision of spine's tables and each plugin's, and the newest ones."""
     from spine_host.storage import migrations
+    from spine_host.storage.plugin_tables import TablesState, tables_state
+    from spine_host.storage.upgrade_all import installed_tables
 
     host = state.host()
     adapter = host.open_storage(url) if url is not None else host.storage
+    plugins: list[TablesState] = []
     try:
         database_missing = getattr(adapter, "database_missing", None)
         missing = database_missing() if callable(database_missing) else None
         # A database file that does not exist is "none": reading it would create it.
         current = None if missing is not None else migrations.current_revision(adapter)
         dialect = adapter.dialect
+        if missing is None:
+            plugins = [tables_state(adapter, tables) for tables in installed_tables(host)]
     finally:
         if url is not None:
             adapter.close()
@@ -87,7 +103,17 @@ def status_command(state: CliState, url: str | None, as_json: bool) -> None:
                 "dialect": dialect,
                 "current": current,
                 "head": head,
-                "up_to_date": current == head,
+                "up_to_date": current == head and all(p.up_to_date for p in plugins),
+                "plugin_tables": [
+                    {
+                        "name": p.name,
+                        "current": p.current,
+                        "head": p.head,
+                        "missing": list(p.missing),
+                        "up_to_date": p.up_to_date,
+                    }
+                    for p in plugins
+                ],
             }
         )
         return
@@ -95,3 +121,21 @@ def status_command(state: CliState, url: str | None, as_json: bool) -> None:
         ["DATABASE", "DIALECT", "CURRENT", "HEAD", "STATE"],
         [(where, dialect, current or "none", head, summary)],
     )
+    if plugins:
+        click.echo("")
+        emit_table(
+            ["PLUGIN TABLES", "CURRENT", "HEAD", "STATE"],
+            [
+                (
+                    p.name,
+                    p.current or ("-" if p.head is None else "none"),
+                    p.head or "-",
+                    "up to date"
+                    if p.up_to_date
+                    else f"missing {', '.join(p.missing)}: run `spine db upgrade`"
+                    if p.missing
+                    else "behind: run `spine db upgrade`",
+                )
+                for p in plugins
+            ],
+        )

@@ -22,7 +22,12 @@ from spine_host import hookimpl
 if TYPE_CHECKING:
     from spine_host.registry import Register, RegisterNamed
 
-__all__ = ["spine_register_pipelines", "spine_register_schedules", "spine_register_workflows"]
+__all__ = [
+    "spine_register_pipelines",
+    "spine_register_schedules",
+    "spine_register_tables",
+    "spine_register_workflows",
+]
 
 
 @hookimpl
@@ -49,3 +54,11 @@ def spine_register_schedules(register: RegisterNamed[object]) -> None:
     from spine_otc import schedules
 
     register_schedules(register, schedules)
+
+
+@hookimpl
+def spine_register_tables(register: RegisterNamed[object]) -> None:
+    """Provide the ``otc`` tables, created and migrated by ``spine db upgrade``."""
+    from spine_otc.tables import otc_tables
+
+    register(otc_tables())

@@ -16,7 +16,7 @@ from spine_host import ErrorCategory, SpineError
 from spine_host.pipelines import CheckResult, ExecutionContext, register_pipeline
 from spine_host.sources.file import FileSource
 from spine_otc.params import WeekParams
-from spine_otc.tables import metadata, venue_summary, weekly_volume
+from spine_otc.tables import venue_summary, weekly_volume
 
 STAGES = ("INGESTED", "CHECKED", "SUMMARIZED")
 
@@ -56,7 +56,6 @@ def ingest_week(context: ExecutionContext, params: WeekParams) -> dict[str, Any]
     # One transaction: a failed load keeps the week's previous rows instead of leaving it empty.
     with storage.transaction():
         with storage.connection() as connection:
-            metadata.create_all(connection, checkfirst=True)
             connection.execute(
                 sa.delete(weekly_volume).where(weekly_volume.c.week_ending == params.week_ending)
             )

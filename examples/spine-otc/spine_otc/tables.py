@@ -1,10 +1,20 @@
-"""The OTC domain's own tables (spine's tables live in spine_host.storage.schema)."""
+"""The OTC domain's own tables (spine's tables live in spine_host.storage.schema).
+
+``spine db upgrade`` creates them through the revision scripts in ``spine_otc/migrations``
+(registered by ``spine_register_tables`` in the entry module); this metadata is what the
+pipelines query and what the scripts must build (a test compares them).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
-__all__ = ["metadata", "venue_summary", "weekly_volume"]
+if TYPE_CHECKING:
+    from spine_host.storage.plugin_tables import PluginTables
+
+__all__ = ["metadata", "otc_tables", "venue_summary", "weekly_volume"]
 
 metadata = sa.MetaData()
 
@@ -31,3 +41,10 @@ venue_summary = sa.Table(
     sa.Column("share_volume", sa.BigInteger(), nullable=False),
     sa.Column("execution_id", sa.String(64), nullable=False),
 )
+
+
+def otc_tables() -> PluginTables:
+    """The tables as spine_register_tables registers them: created by the revision scripts."""
+    from spine_host.storage.plugin_tables import PluginTables, migrations_path
+
+    return PluginTables("otc", metadata, migrations=migrations_path("spine_otc"))

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import attrs
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -29,7 +30,9 @@ from spine_host.storage.adapter import DatabaseAdapter
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 
 __all__ = [
+    "SPINE",
     "VERSION_TABLE",
+    "Lineage",
     "current_revision",
     "head_revision",
     "upgrade",
@@ -52,30 +55,51 @@ class Db2Impl(DefaultImpl):
     transactional_ddl = True
 
 
-def upgrade(target: Target, revision: str = "head") -> None:
+@attrs.frozen
+class Lineage:
+    """One line of revisions and where it is recorded: spine's own, or one plugin's tables.
+
+    Attributes:
+        version_table: the table holding the revision the database is at.
+        versions: the directory of revision scripts; None for spine's packaged ones.
+        metadata: the tables the scripts build (used for offline rendering and autogenerate).
+    """
+
+    version_table: str = VERSION_TABLE
+    versions: str | None = None
+    metadata: sa.MetaData | None = None
+
+
+SPINE = Lineage()
+
+
+def upgrade(target: Target, revision: str = "head", lineage: Lineage = SPINE) -> None:
     """Bring the database to ``revision``; running it again changes nothing."""
     with _connection(target) as connection:
-        config = _config()
+        config = _config(lineage)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
-def current_revision(target: Target) -> str | None:
-    """The revision the database is at; None when spine's tables were never created."""
+def current_revision(target: Target, lineage: Lineage = SPINE) -> str | None:
+    """The revision the database is at; None when those tables were never created."""
     with _connection(target) as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        context = MigrationContext.configure(
+            connection, opts={"version_table": lineage.version_table}
+        )
         return context.get_current_revision()
 
 
-def head_revision() -> str:
-    """The newest revision this spine-host ships."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    if head is None:  # pragma: no cover - the package always ships revisions
-        raise RuntimeError("spine-host ships no migration scripts")
+def head_revision(lineage: Lineage = SPINE) -> str:
+    """The newest revision of the lineage (spine's: the newest this spine-host ships)."""
+    head = ScriptDirectory.from_config(_config(lineage)).get_current_head()
+    if head is None:
+        where = lineage.versions or "spine-host"
+        raise ConfigError(f"{where}: no migration scripts found")
     return head
 
 
-def upgrade_sql(url: str, revision: str = "head") -> str:
+def upgrade_sql(url: str, revision: str = "head", lineage: Lineage = SPINE) -> str:
     """The DDL that ``upgrade`` would run for ``url``'s dialect, computed without connecting."""
     try:
         dialect = sa.make_url(url).get_dialect()
@@ -86,16 +110,22 @@ def upgrade_sql(url: str, revision: str = "head") -> str:
         # version; the DDL is right regardless, so keep a DBA's terminal clean.
         logging.getLogger("ibm_db_sa").setLevel(logging.ERROR)
     buffer = io.StringIO()
-    config = _config(buffer)
+    config = _config(lineage, buffer)
     config.attributes["url"] = url
     command.upgrade(config, revision, sql=True)
     return buffer.getvalue()
 
 
-def _config(buffer: io.StringIO | None = None) -> Config:
+def _config(lineage: Lineage, buffer: io.StringIO | None = None) -> Config:
     config = Config(output_buffer=buffer) if buffer is not None else Config()
+    # A plugin's scripts run in spine's environment (env.py): only their location differs.
     config.set_main_option("script_location", str(_SCRIPTS))
-    config.attributes["version_table"] = VERSION_TABLE
+    if lineage.versions is not None:
+        config.set_main_option("path_separator", "os")
+        config.set_main_option("version_locations", lineage.versions)
+    config.attributes["version_table"] = lineage.version_table
+    if lineage.metadata is not None:
+        config.attributes["metadata"] = lineage.metadata
     return config
 
 

@@ -1,7 +1,8 @@
 """Alembic environment for spine's tables: online on the adapter's connection, offline to SQL.
 
 ``spine_host.storage.migrations`` passes what this needs in ``config.attributes``: the open
-``connection`` (online) or the ``url`` whose dialect the DDL is rendered for (offline).
+``connection`` (online) or the ``url`` whose dialect the DDL is rendered for (offline), the
+``version_table``, and for a plugin's own tables their ``metadata`` (spine's by default).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from spine_host.storage.schema import metadata
 
 config = context.config
 version_table = config.attributes["version_table"]
+target_metadata = config.attributes.get("metadata", metadata)
 
 if context.is_offline_mode():
     url = str(config.attributes["url"])
     context.configure(
         url=url,
-        target_metadata=metadata,
+        target_metadata=target_metadata,
         version_table=version_table,
         literal_binds=True,
         # DB2's command line processor (db2 -tvf) has no standalone BEGIN: its script runs
@@ -30,7 +32,7 @@ else:
     # The caller's transaction: alembic joins it, the adapter commits it.
     context.configure(
         connection=config.attributes["connection"],
-        target_metadata=metadata,
+        target_metadata=target_metadata,
         version_table=version_table,
     )
     with context.begin_transaction():
