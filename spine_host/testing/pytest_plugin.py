@@ -2,21 +2,25 @@
 
 - ``spine_host``: a Host with builtins only, no entry points, on an in-memory SQLite database
   with spine's tables created;
+- ``spine_host_factory``: ``spine_host_factory(plugin, ..., storage_url=..., config=...)`` builds
+  a host with those plugins and their tables too (see :mod:`spine_host.testing.hosts`), closed
+  at the end of the test;
 - ``postgres_url``: the URL of a fresh, empty PostgreSQL database for this test session (skipped
   with its reason when no server answers, failed instead under ``SPINE_REQUIRE_POSTGRES=1``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any, NoReturn
 
 import pytest
 
 from spine_host.host import Host
 from spine_host.testing import postgres
 
-__all__ = ["postgres_url", "spine_host"]
+__all__ = ["postgres_url", "spine_host", "spine_host_factory"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,6 +48,19 @@ def spine_host() -> Iterator[Host]:
         yield host
     finally:
         host.close()
+
+
+@pytest.fixture
+def spine_host_factory() -> Iterator[Callable[..., Host]]:
+    """Build hosts with chosen plugins on migrated databases; each is closed after the test."""
+    from spine_host.testing.hosts import make_test_host
+
+    with ExitStack() as stack:
+
+        def factory(*plugins: object, **options: Any) -> Host:
+            return stack.enter_context(make_test_host(*plugins, **options))
+
+        yield factory
 
 
 @pytest.fixture(scope="session")
