@@ -7,6 +7,7 @@ Every test runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 from collections import Counter
@@ -180,7 +181,11 @@ def test_reap_refuses_a_limit_shorter_than_two_heartbeats_saying_why(host) -> No
         WorkflowRunner(host, heartbeat_interval=1, stale_after=1.5)
 
 
-def test_ctrl_c_leaves_the_run_failed_and_its_running_step_crashed(host) -> None:
+def test_ctrl_c_leaves_the_run_failed_and_its_running_step_crashed(host, request) -> None:  # type: ignore[no-untyped-def]
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored,
+    # and then interrupt_main() does nothing: give Ctrl-C its usual meaning for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
     cancelled = threading.Event()
 
     def interrupted(context, inputs, params):
