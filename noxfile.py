@@ -7,6 +7,9 @@ alone, proving the host works with no plugin installed.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "tests_bare", "lint", "typecheck"]
@@ -18,10 +21,17 @@ nox.options.error_on_missing_interpreters = True
 BARE_MARKERS = "not shipped_plugins and not postgres and not slow"
 
 
+# A third-party plugin (source type "ticker", as in the README) "installed" for the main
+# session: the host's tests must pass whatever else is installed (tests/third_party_site).
+THIRD_PARTY_SITE = str(Path(__file__).parent / "tests" / "third_party_site")
+
+
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
-    """Every distribution's tests (host, plugins, examples) in the installed environment."""
-    session.run("python", "-m", "pytest", *session.posargs)
+    """Every distribution's tests (host, plugins, examples) in the installed environment, with
+    a third-party plugin installed beside them."""
+    path = os.pathsep.join(filter(None, [THIRD_PARTY_SITE, os.environ.get("PYTHONPATH")]))
+    session.run("python", "-m", "pytest", *session.posargs, env={"PYTHONPATH": path})
 
 
 @nox.session

@@ -27,7 +27,8 @@ SOURCE_PLUGIN = """
 
     @hookimpl
     def spine_register_sources(register):
-        register("ticker", TickerSource)
+        # Not "ticker": the README's example plugin of that name may be installed here too.
+        register("ticker_demo", TickerSource)
 """
 
 BROKEN_PLUGIN = """
@@ -45,13 +46,14 @@ def test_pip_installed_third_party_plugin_is_listed_resolves_and_goes_with_unins
         assert listed["distribution"] == "spine-ticker-demo"
         assert listed["version"] == "1.2.3"
         assert listed["status"] == "ok"
-        assert listed["provides"] == {"sources": ["ticker"]}
+        assert listed["provides"] == {"sources": ["ticker_demo"]}
         resolved = subprocess.run(
             [
                 sys.executable,
                 "-c",
                 "from spine_host import Host; "
-                "print(Host(storage_url='sqlite://').registries.sources.get('ticker').__name__)",
+                "print(Host(storage_url='sqlite://')"
+                ".registries.sources.get('ticker_demo').__name__)",
             ],
             capture_output=True,
             text=True,
