@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,97 @@ def test_declared_types_are_applied(tmp_path: Path) -> None:
     [batch] = list(source.batches())
     assert batch.schema.field("id").type == pa.int32()
     assert batch.schema.field("amount").type == pa.decimal128(10, 2)
+
+
+PEOPLES_TYPES = """
+types = {d = "date", n = "int", p = "decimal(10,2)", t = "datetime"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("typed.csv", "d,n,p,t\n2025-12-26,7,12.34,2025-12-26T09:30:00\n"),
+        ("typed.jsonl", '{"d": "2025-12-26", "n": 7, "p": "12.34", "t": "2025-12-26T09:30:00"}\n'),
+    ],
+)
+def test_types_take_the_names_people_write(tmp_path: Path, name: str, text: str) -> None:
+    path = write(tmp_path / name, text)
+    source = file_source(path, **tomllib.loads(PEOPLES_TYPES))
+
+    [batch] = list(source.batches())
+    [row] = source.fetch().rows()
+
+    assert row == {
+        "d": dt.date(2025, 12, 26),
+        "n": 7,
+        "p": Decimal("12.34"),
+        "t": dt.datetime(2025, 12, 26, 9, 30),
+    }
+    assert [field.type for field in batch.schema] == [
+        pa.date32(),
+        pa.int64(),
+        pa.decimal128(10, 2),
+        pa.timestamp("us"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "arrow"),
+    [
+        ("date", pa.date32()),
+        ("datetime", pa.timestamp("us")),
+        ("datetime[tz=UTC]", pa.timestamp("us", tz="UTC")),
+        ("int", pa.int64()),
+        ("str", pa.string()),
+        ("text", pa.string()),
+        ("float", pa.float64()),
+        ("bool", pa.bool_()),
+        ("decimal(12, 2)", pa.decimal128(12, 2)),
+        ("decimal(50,4)", pa.decimal256(50, 4)),
+        ("date32", pa.date32()),
+        ("int64", pa.int64()),
+        ("timestamp[us, tz=UTC]", pa.timestamp("us", tz="UTC")),
+        ("decimal128(12, 2)", pa.decimal128(12, 2)),
+    ],
+)
+def test_a_written_type_name_means_its_arrow_type(written: str, arrow: pa.DataType) -> None:
+    source = file_source("x.csv", types={"c": written})
+    assert source.read_spec().types == {"c": arrow}
+
+
+def test_an_aware_datetime_and_text_load_as_declared(tmp_path: Path) -> None:
+    path = write(tmp_path / "at.csv", "at,code,ok,ratio\n2025-12-26T09:30:00Z,007,true,0.5\n")
+    types = {"at": "datetime[tz=UTC]", "code": "text", "ok": "bool", "ratio": "float"}
+
+    [row] = list(file_source(path, types=types).stream())
+
+    assert row == {
+        "at": dt.datetime(2025, 12, 26, 9, 30, tzinfo=dt.UTC),
+        "code": "007",
+        "ok": True,
+        "ratio": 0.5,
+    }
+
+
+def test_a_bad_value_under_a_written_type_name_is_a_reject(tmp_path: Path) -> None:
+    path = write(tmp_path / "n.csv", "n,d\n1,2025-12-26\nx,2025-12-27\n")
+
+    result = file_source(path, types={"n": "int", "d": "date"}).fetch()
+
+    assert result.ok, result.error
+    assert [row["n"] for row in result.rows()] == [1]
+    assert [(r.line_number, r.reason) for r in result.rejects] == [
+        (3, "column n: 'x' is not a valid int64")
+    ]
+
+
+def test_an_unknown_type_lists_the_names_accepted() -> None:
+    with pytest.raises(ConfigError) as caught:
+        structure({"path": "x.csv", "types": {"n": "integer"}}, FileSourceConfig, "sources.test")
+    message = caught.value.message
+    for name in ("date", "datetime", "int", "str", "text", "decimal(P, S)", "int64", "date32"):
+        assert name in message
 
 
 OTC_HEADER = "week_ending|tier|symbol|trade_count"

@@ -66,6 +66,32 @@ def test_order_respects_dependencies_whatever_the_declaration_order() -> None:
     assert workflow.leaves == ("d",)
 
 
+def test_order_keeps_the_declaration_order_where_dependencies_allow() -> None:
+    in_order = Workflow("w", [Step("a", noop), Step("b", noop, ["a"]), Step("c", noop)])
+    assert in_order.order == ("a", "b", "c")
+    # Each sweep over the declarations places every step whose needs are placed by then.
+    early = Workflow(
+        "w", [Step("b", noop, ["a"]), Step("a", noop), Step("c", noop, ["a"]), Step("d", noop)]
+    )
+    assert early.order == ("a", "c", "d", "b")
+
+
+def test_a_cycle_behind_other_steps_is_named_without_them() -> None:
+    with pytest.raises(SpineError) as caught:
+        Workflow(
+            "w",
+            [
+                Step("start", noop),
+                Step("x", noop, ["start", "b"]),
+                Step("a", noop, ["b"]),
+                Step("b", noop, ["a"]),
+            ],
+        )
+    assert caught.value.category is ErrorCategory.VALIDATION
+    message = str(caught.value)
+    assert message in ("workflow 'w': cycle: a -> b -> a", "workflow 'w': cycle: b -> a -> b")
+
+
 def test_params_precedence_defaults_then_run_then_step() -> None:
     step = Step("a", noop, params={"level": "step"})
     workflow = Workflow("w", [step], defaults={"level": "default", "region": "us", "tier": 1})

@@ -15,8 +15,6 @@ steps that need it run.
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +23,15 @@ import attrs
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.json_values import json_safe
 from spine_host.orchestration.records import SKIP_STAGE_REACHED, StepStatus
+from spine_host.orchestration.step_context import StepContext
 from spine_host.retry import RetryPolicy
-from spine_host.storage.fencing import Fence, fenced
+from spine_host.storage.fencing import fenced
 
 if TYPE_CHECKING:
     from spine_host.host import Host
     from spine_host.orchestration.workflow import Step
-    from spine_host.pipelines.context import ExecutionContext
 
+# StepContext lives in step_context (the workflow model names it too); it stays importable here.
 __all__ = [
     "AttemptOutcome",
     "StepContext",
@@ -45,38 +44,6 @@ __all__ = [
 _ROW_COUNTS = ("rows_in", "rows_out", "rows_rejected")
 # The dispatcher runs one attempt per call: the runner owns the retry loop (see module doc).
 _ONE_ATTEMPT = RetryPolicy(max_attempts=1)
-
-
-@attrs.frozen(kw_only=True)
-class StepContext:
-    """What a callable step receives as ``context``.
-
-    Attributes:
-        run_id: the workflow run.
-        workflow: the workflow's name.
-        step_name: this step.
-        attempt: this attempt's number (1-based, counted across resumes of the run).
-        host: storage, sources, the error classifier.
-        execution: the pipelines ``ExecutionContext`` of this attempt (its parent is the run),
-            for rejects, quality checks and the manifest.
-        logical_date: the date the run is for, if a schedule gave one.
-        cancelled: set when the attempt timed out or the run ended without it; a long step
-            may poll it and stop early, since Python cannot stop a thread from outside.
-        owner: the runner owning the run (pipeline executions of the step are owned by it).
-        fence: revoked when the attempt is let go; from then on every commit the step makes
-            through spine's storage is refused (see :mod:`spine_host.storage.fencing`).
-    """
-
-    run_id: str
-    workflow: str
-    step_name: str
-    attempt: int
-    host: Host = attrs.field(eq=False, repr=False)
-    execution: ExecutionContext = attrs.field(eq=False, repr=False)
-    logical_date: dt.datetime | None = None
-    cancelled: threading.Event = attrs.field(factory=threading.Event, eq=False, repr=False)
-    owner: str | None = None
-    fence: Fence = attrs.field(factory=lambda: Fence("a step attempt"), eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ step names, unknown dependencies and cycles are refused with the offending path 
 from __future__ import annotations
 
 import enum
+import graphlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
@@ -20,7 +21,7 @@ from spine_host.errors import ErrorCategory, SpineError
 from spine_host.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from spine_host.orchestration.steps import StepContext
+    from spine_host.orchestration.step_context import StepContext
 
 __all__ = [
     "Branch",
@@ -215,7 +216,11 @@ class Workflow:
 
 
 def _validated_order(workflow: str, steps: Sequence[Step]) -> tuple[str, ...]:
-    """A topological order of ``steps``; refuses duplicates, unknown names and cycles."""
+    """A topological order of ``steps``; refuses duplicates, unknown names and cycles.
+
+    The order is made in sweeps over the declaration order, each placing every step whose
+    needs are placed by then; so steps declared in a dependency-respecting order keep it.
+    """
     by_name: dict[str, Step] = {}
     for step in steps:
         if step.name in by_name:
@@ -231,49 +236,23 @@ def _validated_order(workflow: str, steps: Sequence[Step]) -> tuple[str, ...]:
                     f"step {step.name!r} depends on unknown step {parent!r}: "
                     f"{parent} -> {step.name}; known steps: {', '.join(by_name)}",
                 )
-            if parent == step.name:
-                raise _invalid(workflow, f"cycle: {step.name} -> {step.name}")
-    cycle = _find_cycle(steps)
-    if cycle:
-        raise _invalid(workflow, "cycle: " + " -> ".join(cycle))
+    sorter = graphlib.TopologicalSorter({step.name: step.needs for step in steps})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        # Each step in graphlib's cycle is needed by the next: the path reads as data flows.
+        cycle: list[str] = exc.args[1]
+        raise _invalid(workflow, "cycle: " + " -> ".join(cycle)) from None
+    ready = set(sorter.get_ready())
     order: list[str] = []
-    placed: set[str] = set()
-    while len(order) < len(steps):
+    while sorter.is_active():
         for step in steps:
-            if step.name not in placed and all(parent in placed for parent in step.needs):
+            if step.name in ready:
+                ready.remove(step.name)
                 order.append(step.name)
-                placed.add(step.name)
+                sorter.done(step.name)
+                ready.update(sorter.get_ready())
     return tuple(order)
-
-
-def _find_cycle(steps: Sequence[Step]) -> list[str] | None:
-    """The first cycle found, as a closed path in dependency direction (``a -> b -> a``)."""
-    needs = {step.name: step.needs for step in steps}
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(name: str) -> list[str] | None:
-        state[name] = 1
-        path.append(name)
-        for parent in needs[name]:
-            if state.get(parent) == 1:
-                # path holds child -> parent links; report it parent-first, as data flows.
-                loop = [*path[path.index(parent) :], parent]
-                return list(reversed(loop))
-            if parent not in state:
-                found = visit(parent)
-                if found:
-                    return found
-        path.pop()
-        state[name] = 2
-        return None
-
-    for step in steps:
-        if step.name not in state:
-            found = visit(step.name)
-            if found:
-                return found
-    return None
 
 
 def _invalid(workflow: str, problem: str) -> SpineError:

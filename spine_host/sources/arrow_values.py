@@ -1,4 +1,4 @@
-"""Arrow columns to lists of Python values, fast: the per-row cost of ``Source.stream()``.
+"""Arrow columns to Python values and rows, fast: the per-row cost of ``Source.stream()``.
 
 ``Array.to_pylist()`` builds dates and timestamps one by one through slow paths (about 1.5 s per
 million dates and 8 s per million UTC timestamps here). Dates in real data repeat a lot, so they
@@ -10,13 +10,14 @@ way; ``tests/test_source_base.py`` checks that against ``to_pylist()``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["python_values"]
+__all__ = ["python_values", "rows_from_batch"]
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _NAIVE_EPOCH = dt.datetime(1970, 1, 1)
@@ -27,6 +28,19 @@ _TIMEDELTA_OF_UNIT = {
     "ms": partial(dt.timedelta, 0, 0, 0),
     "us": partial(dt.timedelta, 0, 0),
 }
+
+
+def rows_from_batch(batch: pa.RecordBatch | pa.Table) -> Iterator[dict[str, Any]]:
+    """The rows of ``batch`` (or a Table) as dicts with typed Python values.
+
+    Converting column by column and zipping is several times faster than
+    ``RecordBatch.to_pylist()``, which builds every value through a per-row accessor.
+    """
+    keys = tuple(batch.schema.names)
+    columns = [python_values(column) for column in batch.columns]
+    # Columns of one batch have equal lengths; strict zips would only add per-row cost.
+    for values in zip(*columns, strict=False):
+        yield dict(zip(keys, values, strict=False))
 
 
 def python_values(array: pa.Array | pa.ChunkedArray) -> list[Any]:

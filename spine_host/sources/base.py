@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import attrs
 
 from spine_host.errors import SpineError, classify
+from spine_host.sources.arrow_values import rows_from_batch
 from spine_host.sources.result import SourceMetadata, SourceResult
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from spine_host.retry import OnRetry, RetryPolicy
 
+# rows_from_batch lives in arrow_values (result.py needs it too); it stays importable from here.
 __all__ = ["DEFAULT_BATCH_SIZE", "BaseSource", "RetryingSource", "rows_from_batch"]
 
 T = TypeVar("T")
@@ -244,18 +246,3 @@ class RetryingSource:
 
     def __repr__(self) -> str:
         return f"RetryingSource({self.source!r}, {self.policy!r})"
-
-
-def rows_from_batch(batch: pa.RecordBatch | pa.Table) -> Iterator[dict[str, Any]]:
-    """The rows of ``batch`` (or a Table) as dicts with typed Python values.
-
-    Converting column by column and zipping is several times faster than
-    ``RecordBatch.to_pylist()``, which builds every value through a per-row accessor.
-    """
-    from spine_host.sources.arrow_values import python_values
-
-    keys = tuple(batch.schema.names)
-    columns = [python_values(column) for column in batch.columns]
-    # Columns of one batch have equal lengths; strict zips would only add per-row cost.
-    for values in zip(*columns, strict=False):
-        yield dict(zip(keys, values, strict=False))

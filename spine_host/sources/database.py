@@ -47,6 +47,7 @@ import attrs
 from spine_host.errors import ConfigError, ErrorCategory, SpineError
 from spine_host.redaction import redact_url
 from spine_host.sources.base import BaseSource
+from spine_host.sources.database_read_spec import ReadSpec
 from spine_host.sources.result import SourceMetadata, SourceResult
 from spine_host.sources.sql_guard import check_column_name, check_select, split_table_name
 
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from spine_host.sources.database_reader import KeysetReader
     from spine_host.storage.adapter import DatabaseAdapter
 
+# ReadSpec lives in database_read_spec (database_reader needs it too); it stays importable here.
 __all__ = ["DatabaseSource", "DatabaseSourceConfig", "ReadSpec"]
 
 _PARAMS = frozenset({"since"})
@@ -132,18 +134,6 @@ class DatabaseSourceConfig:
         if self.key is None:
             return ()
         return (self.key,) if isinstance(self.key, str) else tuple(self.key)
-
-
-@attrs.frozen(kw_only=True)
-class ReadSpec:
-    """What one read covers: the configuration with the call's parameters applied."""
-
-    table: str | None
-    query: str | None
-    key: tuple[str, ...]
-    page_size: int
-    watermark: str | None
-    since: Any
 
 
 class DatabaseSource(BaseSource):

@@ -27,7 +27,7 @@ from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 from spine_host.storage.statements import key_may_hold_null, keyset_after, null_key_probe
 
 if TYPE_CHECKING:
-    from spine_host.sources.database import ReadSpec
+    from spine_host.sources.database_read_spec import ReadSpec
     from spine_host.storage.adapter import DatabaseAdapter
 
 __all__ = ["KeysetReader"]

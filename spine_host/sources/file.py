@@ -5,15 +5,17 @@ Configured in ``spine.toml``::
     [sources.otc_files]
     type = "file"
     path = "data/otc/*.psv"          # a file or a glob; ".gz" files are decompressed
-    types = { week_ending = "date32", total_shares = "int64" }
+    types = { week_ending = "date", total_shares = "int" }
 
 Options (all but ``path`` optional):
 
 - ``format``: csv, psv, tsv, json, jsonl, parquet; by default from each file's extension;
 - ``header`` (true): whether delimited files start with a header line; without one, give
   ``columns`` (else columns are named f0, f1, ...);
-- ``types``: declared column types (``int64``, ``float64``, ``string``, ``bool``, ``date32``,
-  ``timestamp[us, tz=UTC]``, ``decimal128(12, 2)``, ...); other columns are inferred;
+- ``types``: declared column types, as people write them (``date``, ``datetime``,
+  ``datetime[tz=UTC]``, ``int``, ``str``, ``float``, ``bool``, ``decimal(12, 2)``) or as Arrow
+  names them (``int32``, ``date32``, ``timestamp[ms, tz=UTC]``, ``decimal128(12, 2)``, ...; see
+  :mod:`spine_host.sources.file_column_types`); other columns are inferred;
 - ``delimiter`` and ``quote`` override the format's defaults (``quote = ""`` turns quoting off);
 - ``encoding`` (utf8) of delimited files, any Python codec name (``latin-1``, ``cp1252``,
   ``utf-16``); bytes that do not decode are a PARSE error naming the line, and so is a quoted
@@ -55,13 +57,9 @@ import attrs
 from spine_host.errors import ErrorCategory, SpineError, classify
 from spine_host.printable import printable
 from spine_host.sources.base import DEFAULT_BATCH_SIZE, BaseSource
-from spine_host.sources.file_formats import (
-    FORMATS,
-    ReadSpec,
-    arrow_type,
-    check_type_name,
-    read_batches,
-)
+from spine_host.sources.file_column_types import arrow_type, check_type_name
+from spine_host.sources.file_formats import FORMATS, read_batches
+from spine_host.sources.file_read_spec import ReadSpec
 from spine_host.sources.file_text import check_encoding_name
 from spine_host.sources.result import Reject, SourceMetadata, SourceResult
 

@@ -21,12 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.printable import printable
 from spine_host.sources.file_casting import ColumnCaster
-from spine_host.sources.file_formats import (
-    DELIMITED_FORMATS,
-    OnReject,
-    ReadSpec,
-    arrow_invalid,
-)
+from spine_host.sources.file_read_spec import OnReject, ReadSpec, arrow_invalid
 from spine_host.sources.file_text import check_text, open_text
 from spine_host.sources.result import Reject
 
@@ -34,7 +29,10 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-__all__ = ["delimited_batches"]
+__all__ = ["DELIMITED_FORMATS", "delimited_batches"]
+
+#: Delimited formats and their default delimiters.
+DELIMITED_FORMATS: Mapping[str, str] = {"csv": ",", "psv": "|", "tsv": "\t"}
 
 # pyarrow's conversion errors read "In CSV column #4: Row #8: CSV conversion error to int64...";
 # its parse errors ("CSV parse error: ...") do not start this way.

@@ -1,29 +1,35 @@
 """Reading one file of each supported format as a stream of Arrow batches, with rejects.
 
-Parquet is read here; CSV, PSV and TSV in :mod:`spine_host.sources.file_delimited`; JSON and
-JSONL in :mod:`spine_host.sources.file_json`.
+This module is the format table: it knows each format's reader and dispatches to it. Parquet is
+read here; CSV, PSV and TSV in :mod:`spine_host.sources.file_delimited`; JSON and JSONL in
+:mod:`spine_host.sources.file_json`. The readers do not import this module: what they share
+(:class:`ReadSpec`, ``OnReject``) is in :mod:`spine_host.sources.file_read_spec`, and column
+type names are in :mod:`spine_host.sources.file_column_types`.
 
 Every reader holds at most one block of the file in memory (CSV: pyarrow's streaming reader;
 JSONL: chunks of whole lines; Parquet: one row group at a time), except whole-document JSON,
 which has no record boundaries and is read at once: use JSONL for large data.
 
-Malformed input becomes a :class:`Reject` handed to ``on_reject``; the good rows still load.
+Malformed input becomes a :class:`~spine_host.sources.result.Reject` handed to ``on_reject``;
+the good rows still load.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import attrs
-
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.sources.result import Reject
+from spine_host.sources.file_column_types import arrow_type, check_type_name
+from spine_host.sources.file_delimited import DELIMITED_FORMATS, delimited_batches
+from spine_host.sources.file_json import json_document_batches, jsonl_batches
+from spine_host.sources.file_read_spec import OnReject, ReadSpec, arrow_invalid
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+# OnReject, ReadSpec, arrow_invalid, arrow_type and check_type_name were defined here once;
+# they stay importable from here.
 __all__ = [
     "DELIMITED_FORMATS",
     "FORMATS",
@@ -36,11 +42,7 @@ __all__ = [
     "read_batches",
 ]
 
-#: Called with each malformed row or record; the read goes on.
-OnReject = Callable[[Reject], None]
-
-#: Delimited formats and their default delimiters.
-DELIMITED_FORMATS: Mapping[str, str] = {"csv": ",", "psv": "|", "tsv": "\t"}
+#: Every format a file source reads.
 FORMATS = (*DELIMITED_FORMATS, "json", "jsonl", "parquet")
 _EXTENSIONS = {
     ".csv": "csv",
@@ -53,21 +55,6 @@ _EXTENSIONS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-
-
-@attrs.frozen(kw_only=True)
-class ReadSpec:
-    """How to read a file: the resolved, pyarrow-typed form of a FileSource configuration."""
-
-    format: str | None
-    header: bool = True
-    columns: tuple[str, ...] | None = None
-    types: Mapping[str, pa.DataType] = attrs.field(factory=dict)
-    delimiter: str | None = None
-    quote: str | None = '"'
-    encoding: str = "utf8"
-    records_path: str | None = None
-    block_size: int = 1 << 20
 
 
 def format_of(path: str, declared: str | None) -> str:
@@ -96,16 +83,10 @@ def read_batches(
     """Yield the rows of one file as record batches of at most ``batch_size`` rows."""
     fmt = format_of(path, spec.format)
     if fmt in DELIMITED_FORMATS:
-        from spine_host.sources.file_delimited import delimited_batches
-
         batches = delimited_batches(path, fmt, spec, on_reject)
     elif fmt == "jsonl":
-        from spine_host.sources.file_json import jsonl_batches
-
         batches = jsonl_batches(path, spec, on_reject)
     elif fmt == "json":
-        from spine_host.sources.file_json import json_document_batches
-
         batches = json_document_batches(path, spec, on_reject)
     else:
         batches = _parquet_batches(path, spec, batch_size)
@@ -115,64 +96,6 @@ def read_batches(
         else:
             for offset in range(0, batch.num_rows, batch_size):
                 yield batch.slice(offset, batch_size)
-
-
-# -- column types ----------------------------------------------------------------------------------
-
-_SIMPLE_TYPES = {
-    "bool": "bool_",
-    "boolean": "bool_",
-    "int8": "int8",
-    "int16": "int16",
-    "int32": "int32",
-    "int64": "int64",
-    "uint8": "uint8",
-    "uint16": "uint16",
-    "uint32": "uint32",
-    "uint64": "uint64",
-    "float32": "float32",
-    "float64": "float64",
-    "float": "float64",
-    "double": "float64",
-    "string": "string",
-    "utf8": "string",
-    "large_string": "large_string",
-    "binary": "binary",
-    "date32": "date32",
-    "date64": "date64",
-}
-_TIMESTAMP = re.compile(r"timestamp\[(s|ms|us|ns)(?:,\s*tz=([^\]]+))?\]")
-_DECIMAL = re.compile(r"decimal(128|256)\((\d+),\s*(\d+)\)")
-
-
-def check_type_name(name: str) -> None:
-    """Raise ValueError unless ``name`` is a column type the file source understands."""
-    text = name.strip()
-    if text in _SIMPLE_TYPES or _TIMESTAMP.fullmatch(text) or _DECIMAL.fullmatch(text):
-        return
-    raise ValueError(
-        f"unknown column type {name!r}; expected one of {', '.join(sorted(_SIMPLE_TYPES))}, "
-        "timestamp[UNIT] or timestamp[UNIT, tz=ZONE] (UNIT s, ms, us, ns), decimal128(P, S)"
-    )
-
-
-def arrow_type(name: str) -> pa.DataType:
-    """A pyarrow type by name: ``int64``, ``timestamp[us, tz=UTC]``, ``decimal128(9,2)``."""
-    import pyarrow as pa
-
-    check_type_name(name)
-    text = name.strip()
-    if text in _SIMPLE_TYPES:
-        factory: Callable[[], pa.DataType] = getattr(pa, _SIMPLE_TYPES[text])
-        return factory()
-    if match := _TIMESTAMP.fullmatch(text):
-        unit, zone = match.groups()
-        return pa.timestamp(unit, tz=zone.strip() if zone else None)
-    match = _DECIMAL.fullmatch(text)
-    assert match is not None  # check_type_name accepted it
-    width, precision, scale = match.groups()
-    decimal = pa.decimal128 if width == "128" else pa.decimal256
-    return decimal(int(precision), int(scale))
 
 
 # -- Parquet ---------------------------------------------------------------------------------------
@@ -192,14 +115,3 @@ def _parquet_batches(path: str, spec: ReadSpec, batch_size: int) -> Iterator[pa.
                 for name, column in zip(batch.schema.names, batch.columns, strict=True)
             ]
             yield pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
-
-
-# -- helpers ---------------------------------------------------------------------------------------
-
-
-def arrow_invalid() -> type[Exception]:
-    """pyarrow's ArrowInvalid, imported on first use."""
-    import pyarrow as pa
-
-    invalid: type[Exception] = pa.ArrowInvalid
-    return invalid

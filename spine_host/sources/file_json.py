@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.sources.file_casting import bad_value_reason
-from spine_host.sources.file_formats import OnReject, ReadSpec, arrow_invalid
+from spine_host.sources.file_read_spec import OnReject, ReadSpec, arrow_invalid
 from spine_host.sources.file_text import open_binary
 from spine_host.sources.result import Reject
 

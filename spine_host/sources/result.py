@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from spine_host.errors import SpineError
+from spine_host.sources.arrow_values import rows_from_batch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -100,8 +101,6 @@ class SourceResult:
         """The data as a list of dicts with typed values."""
         if self.table is not None:
             # Column-wise conversion: much faster than Table.to_pylist() for dates/timestamps.
-            from spine_host.sources.base import rows_from_batch
-
             return list(rows_from_batch(self.table))
         return list(self.records or [])
 
