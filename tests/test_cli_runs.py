@@ -99,6 +99,7 @@ def test_list_failed_since_returns_exactly_the_failed_runs_of_the_last_hour(host
         "WORKFLOW",
         "STATUS",
         "STARTED",
+        "(UTC)",
         "DURATION",
         "STEPS",
         "ERROR",

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
-from spine_host.cli.output import emit_json, emit_table, format_time
+from spine_host.cli.output import emit_json, emit_table, format_params, format_time
 from spine_host.printable import quoted
 
 __all__ = ["alerts_group"]
@@ -56,7 +56,7 @@ def channels_command(state: CliState, as_json: bool) -> None:
                 ", ".join(item["domains"]),
                 "yes" if item["enabled"] else "no",
                 item["problem"] or "ok",
-                ", ".join(f"{key}={value}" for key, value in sorted(item["settings"].items())),
+                format_params(item["settings"]),
             )
             for item in listed
         ],

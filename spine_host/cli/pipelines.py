@@ -16,7 +16,10 @@ from spine_host.cli.output import (
     format_counts,
     format_duration,
     format_params,
+    format_time,
+    format_value,
 )
+from spine_host.cli.run_ids import resolve_id
 from spine_host.cli.times import parse_since
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.printable import quoted
@@ -52,7 +55,7 @@ def list_command(state: CliState, as_json: bool) -> None:
             entry["name"],
             entry["domain"],
             entry["stage"],
-            "; ".join(entry["parameters"]) or None,
+            "; ".join(_parameter_text(parameter) for parameter in entry["parameters"]) or None,
             entry["provider"],
             entry["description"] or None,
         )
@@ -171,7 +174,7 @@ def runs_command(
             "PIPELINE",
             "STATUS",
             "PARAMS",
-            "STARTED UTC",
+            "STARTED (UTC)",
             "DURATION",
             "ROWS IN/OUT/REJ",
             "TRIGGERED BY",
@@ -198,22 +201,29 @@ def runs_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def show_command(state: CliState, execution_id: str, as_json: bool) -> None:
-    """Show one execution: status, result or error, and every event with its attempt.
+    """Show one execution: status, params, result or error, and every event with its attempt.
 
-    EXECUTION_ID may be the start of an id, as long as only one execution's id starts so.
+    EXECUTION_ID may be the first 6 or more characters of an id, as long as only one
+    execution's id starts so.
     """
     from spine_host.pipelines.repository import ExecutionRepository
 
     repository = ExecutionRepository(state.host().storage)
     repository.require_tables()
-    execution = repository.get(execution_id) or _by_prefix(repository, execution_id)
+    execution = _existing_execution(repository, execution_id)
     events = repository.events(execution.execution_id)
     if as_json:
         emit_json({**execution.to_dict(), "events": [event.to_dict() for event in events]})
         return
     _echo_execution(execution)
+    started = format_time(execution.started_at, with_zone=True) or "-"
+    finished = format_time(execution.finished_at, with_zone=True) or "-"
+    click.echo(f"params   {format_params(execution.params) or '-'}")
+    click.echo(f"started  {started}  finished {finished}")
+    click.echo(f"trigger  {execution.triggered_by or '-'}")
+    click.echo("")
     emit_table(
-        ["WHEN", "EVENT", "ATTEMPT", "MESSAGE"],
+        ["WHEN (UTC)", "EVENT", "ATTEMPT", "MESSAGE"],
         [(e.occurred_at, e.event_type.value, e.attempt, e.message) for e in events],
     )
 
@@ -253,12 +263,59 @@ def _pipeline_entries(host: Host) -> list[dict[str, Any]]:
                 "name": name,
                 "domain": described.domain,
                 "stage": described.stage,
-                "parameters": describe_params(described.Params),
+                "parameters": _parameters(described.Params, describe_params(described.Params)),
                 "provider": claim.provider,
                 "description": described.description,
             }
         )
     return entries
+
+
+def _parameters(params_cls: Any, descriptions: list[str]) -> list[dict[str, Any]]:
+    """Each parameter: ``name``, ``type`` (described for people), ``required``, ``default``
+    and ``default_computed`` (a factory makes the default when the pipeline runs; ``default``
+    is then null).
+
+    ``descriptions`` are :func:`describe_params`'s lines (``name: type = default``), one per
+    ``init`` field in order; the type is taken from them, the rest from the attrs field.
+    """
+    if params_cls is None:
+        return []
+    import attrs
+
+    from spine_host.json_values import json_safe
+
+    fields = [field for field in attrs.fields(params_cls) if field.init]
+    parameters = []
+    for field, description in zip(fields, descriptions, strict=True):
+        name = field.alias or field.name
+        kind = description.removeprefix(f"{name}: ")
+        required = field.default is attrs.NOTHING
+        computed = isinstance(field.default, attrs.Factory)  # type: ignore[arg-type]
+        default = None if required or computed else json_safe(field.default)
+        if not required:
+            kind = kind.removesuffix(f" = {'(computed)' if computed else default}")
+        parameters.append(
+            {
+                "name": name,
+                "type": kind,
+                "required": required,
+                "default": default,
+                "default_computed": computed,
+            }
+        )
+    return parameters
+
+
+def _parameter_text(parameter: dict[str, Any]) -> str:
+    """``tier: one of T1, T2, OTC = T1``, ``venues: ... = (computed)``; no default, none shown."""
+    text = f"{parameter['name']}: {parameter['type']}"
+    if parameter["default_computed"]:
+        return f"{text} = (computed)"
+    if parameter["default"] is None:
+        return text
+    default = format_value(parameter["default"]) or '""'  # an empty text, as people quote it
+    return f"{text} = {default}"
 
 
 def _parse_statuses(options: tuple[str, ...]) -> tuple[str, ...]:
@@ -283,22 +340,23 @@ def _parse_statuses(options: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(statuses)
 
 
-def _by_prefix(repository: ExecutionRepository, prefix: str) -> Execution:
-    """The one execution whose id starts with ``prefix``; none or several is an error."""
-    shown = 10
-    matches = repository.ids_starting_with(prefix, limit=shown + 1) if prefix else []
-    if not matches:
-        raise click.BadParameter(f"no execution {quoted(prefix)}", param_hint="EXECUTION_ID")
-    if len(matches) > 1:
-        more = " and more" if len(matches) > shown else ""
-        raise SpineError(
-            f"execution id prefix {quoted(prefix)} is ambiguous; it matches "
-            f"{', '.join(matches[:shown])}{more}: give more of the id",
-            category=ErrorCategory.VALIDATION,
-        )
-    execution = repository.get(matches[0])
+def _existing_execution(repository: ExecutionRepository, text: str) -> Execution:
+    """The execution ``text`` names: a whole id, or a unique prefix of 6 or more characters
+    (:mod:`spine_host.cli.run_ids`); anything else is a usage error (exit 2)."""
+    from spine_host.storage.schema import ID_LENGTH
+
+    execution_id = resolve_id(
+        text,
+        exists=lambda known: repository.get(known) is not None,
+        starting_with=lambda prefix, limit: repository.ids_starting_with(prefix, limit=limit),
+        noun="execution",
+        param_hint="EXECUTION_ID",
+        listing="spine pipelines runs",
+        longest=ID_LENGTH,
+    )
+    execution = repository.get(execution_id)
     if execution is None:  # deleted between the two queries
-        raise click.BadParameter(f"no execution {quoted(prefix)}", param_hint="EXECUTION_ID")
+        raise click.BadParameter(f"no execution {quoted(text)}", param_hint="EXECUTION_ID")
     return execution
 
 
@@ -312,4 +370,4 @@ def _echo_execution(execution: Execution) -> None:
     if execution.error is not None:
         click.echo(f"error [{execution.error.category.value}]: {execution.error.message}")
     elif execution.result is not None:
-        click.echo(f"result: {execution.result}")
+        click.echo(f"result: {format_value(execution.result) or '-'}")

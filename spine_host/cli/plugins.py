@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from spine_host.cli.context import CliState, pass_state
 from spine_host.cli.output import emit_json, emit_table
+
+if TYPE_CHECKING:
+    from spine_host.host import Host
+    from spine_host.plugins import PluginInfo
 
 __all__ = ["plugins_command"]
 
@@ -32,20 +38,20 @@ def plugins_command(state: CliState, as_json: bool) -> None:
         host = Host.from_config(state.config_path, environ=lenient)
     else:
         host = state.host()
-    report = host.plugin_report()
+    listed = [_plugin_dict(host, info) for info in host.plugin_report()]
     if as_json:
-        emit_json([info.to_dict() for info in report])
+        emit_json(listed)
     else:
         rows = [
             (
-                info.name,
-                info.distribution,
-                info.version,
-                info.status.value,
-                _provides(info.to_dict()["provides"]),
-                "; ".join(info.errors) or None,
+                item["name"],
+                item["distribution"],
+                item["version"],
+                item["status"],
+                _provides(item["provides"], item["overridden_by"]),
+                item["error"],
             )
-            for info in report
+            for item in listed
         ]
         emit_table(["NAME", "DISTRIBUTION", "VERSION", "STATUS", "PROVIDES", "ERROR"], rows)
     problems = host.problems()
@@ -59,6 +65,46 @@ def plugins_command(state: CliState, as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _provides(provides: dict[str, list[str]]) -> str | None:
-    parts = [f"{kind}: {', '.join(names)}" for kind, names in provides.items()]
+def _plugin_dict(host: Host, info: PluginInfo) -> dict[str, Any]:
+    """``info`` for JSON, with what it provides as plain names.
+
+    ``provides``: kind -> names in force from this plugin. ``overridden_by``: kind -> name ->
+    the plugin whose ``replace=True`` registration won over this one's.
+    """
+    data = info.to_dict()
+    registry_kinds = set()
+    provides: dict[str, list[str]] = {}
+    overridden_by: dict[str, dict[str, str]] = {}
+    for registry in host.registries.all():
+        registry_kinds.add(registry.kind)
+        for claim in registry.registrations():
+            if claim.provider != info.name:
+                continue
+            winner = registry.winner(claim.name)
+            if winner is claim:
+                provides.setdefault(registry.kind, []).append(claim.name)
+            elif winner is not None:
+                overridden_by.setdefault(registry.kind, {})[claim.name] = winner.provider
+    # Kinds that are not registries (the event hooks an observer implements) as recorded.
+    for kind, names in data["provides"].items():
+        if kind not in registry_kinds:
+            provides[kind] = list(names)
+    data["provides"] = {kind: sorted(names) for kind, names in sorted(provides.items())}
+    data["overridden_by"] = dict(sorted(overridden_by.items()))
+    return data
+
+
+def _provides(
+    provides: dict[str, list[str]], overridden_by: dict[str, dict[str, str]]
+) -> str | None:
+    """``sources: csv; alert_channels: console`` with ``ticker (overridden by other)`` added."""
+    kinds = list(provides) + [kind for kind in overridden_by if kind not in provides]
+    parts = []
+    for kind in kinds:
+        names = list(provides.get(kind, []))
+        names += [
+            f"{name} (overridden by {winner})"
+            for name, winner in overridden_by.get(kind, {}).items()
+        ]
+        parts.append(f"{kind}: {', '.join(names)}")
     return "; ".join(parts) or None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from spine_host.cli.context import CliState, SpineCommandGroup, pass_state
-from spine_host.cli.output import emit_json, emit_table
+from spine_host.cli.output import emit_json, emit_table, format_value
 
 if TYPE_CHECKING:
     from spine_host.pipelines.quality import QualityRecord
@@ -68,7 +68,16 @@ def list_command(
         )
         return
     emit_table(
-        ["CHECKED", "EXECUTION", "PIPELINE", "CHECK", "STATUS", "ACTUAL", "EXPECTED", "MESSAGE"],
+        [
+            "CHECKED (UTC)",
+            "EXECUTION",
+            "PIPELINE",
+            "CHECK",
+            "STATUS",
+            "ACTUAL",
+            "EXPECTED",
+            "MESSAGE",
+        ],
         [
             (
                 r.checked_at,
@@ -76,8 +85,8 @@ def list_command(
                 r.pipeline,
                 r.check_name,
                 r.status.value,
-                r.actual,
-                r.expected,
+                format_value(r.actual),
+                format_value(r.expected),
                 _message(r),
             )
             for r in records

@@ -51,28 +51,26 @@ def list_command(
             param_hint="--reason",
         )
     records = list_rejects(storage, execution_id=execution_id, reason_code=reason_code, limit=limit)
-    total = count_rejects(storage, execution_id=execution_id, reason_code=reason_code)
     if as_json:
+        # A list like every other listing; the total of matches is in the human output only
+        # (a script that needs it raises --limit, or counts in SQL).
         emit_json(
-            {
-                "total": total,
-                "rejects": [
-                    {
-                        "stage": r.stage,
-                        "reason_code": r.reason_code,
-                        "reason_detail": r.reason_detail,
-                        "raw_record": r.raw_record,
-                        "source_locator": r.source_locator,
-                        "line_number": r.line_number,
-                        "execution_id": r.execution_id,
-                        "pipeline": r.pipeline,
-                        "domain": r.domain,
-                        "partition_key": r.partition_key,
-                        "created_at": r.created_at.isoformat() if r.created_at else None,
-                    }
-                    for r in records
-                ],
-            }
+            [
+                {
+                    "stage": r.stage,
+                    "reason_code": r.reason_code,
+                    "reason_detail": r.reason_detail,
+                    "raw_record": r.raw_record,
+                    "source_locator": r.source_locator,
+                    "line_number": r.line_number,
+                    "execution_id": r.execution_id,
+                    "pipeline": r.pipeline,
+                    "domain": r.domain,
+                    "partition_key": r.partition_key,
+                    "created_at": r.created_at.isoformat() if r.created_at else None,
+                }
+                for r in records
+            ]
         )
         return
     emit_table(
@@ -92,6 +90,7 @@ def list_command(
         empty=_no_rejects(execution_id, reason_code),
     )
     if records:
+        total = count_rejects(storage, execution_id=execution_id, reason_code=reason_code)
         click.echo(f"{len(records)} of {total} reject(s) shown")
 
 

@@ -7,7 +7,7 @@ every step, so a reader sees what did not happen as well as what did.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spine_host.cli.output import format_counts, format_duration, format_time
@@ -15,10 +15,13 @@ from spine_host.cli.output import format_counts, format_duration, format_time
 if TYPE_CHECKING:
     from spine_host.orchestration.records import StepAttempt, WorkflowRun
 
-__all__ = ["NOT_STARTED", "attempt_note", "not_started", "step_rows"]
+__all__ = ["NOT_STARTED", "STEP_HEADERS", "attempt_note", "error_text", "not_started", "step_rows"]
 
 #: The status shown for a step of the workflow that has no attempt in the run.
 NOT_STARTED = "NOT_STARTED"
+
+#: The headers of the detailed step table (``step_rows(..., detailed=True)``).
+STEP_HEADERS = ("STEP", "ATTEMPT", "STATUS", "STARTED (UTC)", "DURATION", "ROWS IN/OUT/REJ", "NOTE")
 
 
 def not_started(run: WorkflowRun, order: Sequence[str] | None) -> list[str]:
@@ -32,9 +35,19 @@ def not_started(run: WorkflowRun, order: Sequence[str] | None) -> list[str]:
 def attempt_note(attempt: StepAttempt) -> str | None:
     """Why an attempt skipped, or its error with category."""
     if attempt.error:
-        error = f"[{attempt.error_category}] {attempt.error.get('message')}"
+        error = error_text(attempt.error_category, attempt.error)
         return f"{attempt.skip_reason}: {error}" if attempt.skip_reason else error
     return attempt.skip_reason
+
+
+def error_text(category: str | None, error: Mapping[str, object], *, colon: bool = False) -> str:
+    """``[TRANSIENT] ConnectionError: feed unreachable`` (``[TRANSIENT]: ...`` with ``colon``):
+    a recorded error as one line."""
+    message = error.get("message")
+    text = str(message) if message is not None else "(no message)"
+    if not category:
+        return text
+    return f"[{category}]: {text}" if colon else f"[{category}] {text}"
 
 
 def step_rows(

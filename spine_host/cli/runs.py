@@ -17,7 +17,8 @@ from spine_host.cli.output import (
     format_params,
     format_time,
 )
-from spine_host.cli.run_steps import not_started, step_rows
+from spine_host.cli.run_ids import resolve_run_id
+from spine_host.cli.run_steps import STEP_HEADERS, error_text, not_started, step_rows
 from spine_host.cli.times import parse_duration, parse_since
 from spine_host.cli.workflows import emit_run
 from spine_host.orchestration.records import RunStatus
@@ -86,7 +87,7 @@ def list_command(
         for run in runs
     ]
     emit_table(
-        ["RUN", "WORKFLOW", "STATUS", "STARTED", "DURATION", "STEPS", "ERROR"],
+        ["RUN", "WORKFLOW", "STATUS", "STARTED (UTC)", "DURATION", "STEPS", "ERROR"],
         rows,
         empty=_no_runs(state, workflow, status, since),
     )
@@ -97,7 +98,10 @@ def list_command(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_state
 def show_command(state: CliState, run_id: str, as_json: bool) -> None:
-    """One run: its status, params, error, every attempt of every step, and steps not started."""
+    """One run: its status, params, error, every attempt of every step, and steps not started.
+
+    RUN_ID may be the first 6 or more characters of an id, as long as only one id starts so.
+    """
     run = _existing_run(state, run_id)
     order = _step_order(state, run.workflow)
     if as_json:
@@ -105,11 +109,12 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
         data["steps_not_started"] = not_started(run, order)
         emit_json(data)
         return
+    started = format_time(run.started_at, with_zone=True) or "-"
+    finished = format_time(run.finished_at, with_zone=True) or "-"
     click.echo(f"run       {run.run_id}")
     click.echo(f"workflow  {run.workflow}")
     click.echo(f"status    {run.status.value}")
-    started, finished = format_time(run.started_at), format_time(run.finished_at)
-    click.echo(f"started   {started or '-'}  finished {finished or '-'}")
+    click.echo(f"started   {started}  finished {finished}  ({_duration(run) or '-'})")
     click.echo(f"trigger   {run.triggered_by or '-'}  parent {run.parent_run_id or '-'}")
     click.echo(f"params    {format_params(run.params) or '-'}")
     click.echo(
@@ -117,13 +122,9 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
         f"{run.steps_failed} failed, of {run.steps_total}"
     )
     if run.error:
-        click.echo(f"error     [{run.error_category}] {run.error.get('message')}")
+        click.echo(f"error     {error_text(run.error_category, run.error)}")
     click.echo("")
-    emit_table(
-        ["STEP", "ATTEMPT", "STATUS", "STARTED", "DURATION", "ROWS IN/OUT/REJ", "NOTE"],
-        step_rows(run, order),
-        empty="no steps recorded",
-    )
+    emit_table(STEP_HEADERS, step_rows(run, order), empty="no steps recorded")
 
 
 @runs_group.command("resume")
@@ -134,11 +135,10 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
 def resume_command(state: CliState, run_id: str, from_step: str | None, as_json: bool) -> None:
     """Finish a failed or crashed run in place; completed steps are not run again.
 
-    Exit 2 when RUN_ID cannot be resumed (unknown, COMPLETED, or still RUNNING), before
-    anything runs.
+    RUN_ID may be a unique prefix of 6 or more characters. Exit 2 when RUN_ID cannot be resumed
+    (unknown, ambiguous, COMPLETED, or still RUNNING), before anything runs.
     """
-    _existing_run(state, run_id)
-    run = _runner(state).resume(run_id, from_step=from_step)
+    run = _runner(state).resume(_existing_run(state, run_id).run_id, from_step=from_step)
     emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
 
@@ -147,20 +147,21 @@ def resume_command(state: CliState, run_id: str, from_step: str | None, as_json:
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
 def retry_command(state: CliState, run_id: str, as_json: bool) -> None:
-    """Run the workflow again with the same params, as a new run linked to RUN_ID."""
-    _existing_run(state, run_id)
-    run = _runner(state).retry(run_id)
+    """Run the workflow again with the same params, as a new run linked to RUN_ID.
+
+    RUN_ID may be a unique prefix of 6 or more characters.
+    """
+    run = _runner(state).retry(_existing_run(state, run_id).run_id)
     emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
 
-def _existing_run(state: CliState, run_id: str) -> WorkflowRun:
-    """The run ``run_id``; an unknown id is a usage error (exit 2), its echo cut to 64 chars."""
-    run: WorkflowRun | None = _history(state).get_run(run_id)
-    if run is None:
-        raise click.BadParameter(
-            f"no workflow run {quoted(run_id)}; `spine runs list` shows the recent ones",
-            param_hint="RUN_ID",
-        )
+def _existing_run(state: CliState, text: str) -> WorkflowRun:
+    """The run ``text`` names (a whole id or a unique prefix); otherwise a usage error (exit 2)."""
+    history = _history(state)
+    run_id = resolve_run_id(state, text)
+    run: WorkflowRun | None = history.get_run(run_id)
+    if run is None:  # deleted between the two queries
+        raise click.BadParameter(f"no workflow run {quoted(text)}", param_hint="RUN_ID")
     return run
 
 
@@ -197,12 +198,12 @@ def reap_command(state: CliState, stale_after: str, as_json: bool) -> None:
     for run in crashed:
         click.echo(
             f"CRASHED run {run.run_id} {run.workflow} "
-            f"(last heartbeat {format_time(run.heartbeat_at) or '-'})"
+            f"(last heartbeat {format_time(run.heartbeat_at, with_zone=True) or '-'})"
         )
     for execution in executions:
         click.echo(
             f"CRASHED execution {execution.execution_id} {execution.pipeline} "
-            f"(last heartbeat {format_time(execution.heartbeat_at) or '-'})"
+            f"(last heartbeat {format_time(execution.heartbeat_at, with_zone=True) or '-'})"
         )
     click.echo(f"{len(crashed)} run(s) and {len(executions)} execution(s) marked CRASHED")
 

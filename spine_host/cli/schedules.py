@@ -265,7 +265,7 @@ def _state(schedule: Schedule, known: ScheduleState | None) -> str:
 def _last(known: ScheduleState | None) -> str | None:
     if known is None or known.last_fire_at is None:
         return None
-    return f"{format_time(known.last_fire_at)} {known.last_outcome}"
+    return " ".join(part for part in (format_time(known.last_fire_at), known.last_outcome) if part)
 
 
 def _state_dict(known: ScheduleState | None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def sources_group() -> None:
 def types_command(state: CliState, as_json: bool) -> None:
     """Every source type, the plugin that provides it, and its configuration keys."""
     registry = state.host().registries.sources
-    entries = []
+    entries: list[dict[str, Any]] = []
     for name in registry.names():
         claim = registry.winner(name)
         assert claim is not None  # names() lists only names with a winner
@@ -35,7 +35,11 @@ def types_command(state: CliState, as_json: bool) -> None:
         emit_json(entries)
         return
     rows = [
-        (entry["type"], entry["plugin"], ", ".join(entry["config_keys"]) or None)
+        (
+            entry["type"],
+            entry["plugin"],
+            ", ".join(_key_label(key) for key in entry["config_keys"]) or None,
+        )
         for entry in entries
     ]
     emit_table(["TYPE", "PLUGIN", "CONFIG KEYS (* required)"], rows, empty="no source types")
@@ -89,14 +93,20 @@ def preview_command(state: CliState, name: str, limit: int, as_json: bool) -> No
         click.echo(f"  reject {where}: {reject.reason}: {reject.raw[:80]}")
 
 
-def _config_keys(source_cls: Any) -> list[str]:
+def _config_keys(source_cls: Any) -> list[dict[str, Any]]:
+    """Each key of the source type's ``Config``: its name and whether it must be given."""
     config_cls = getattr(source_cls, "Config", None)
     if config_cls is None or not attrs.has(config_cls):
         return []
     return [
-        f"{field.name}*" if field.default is attrs.NOTHING else field.name
+        {"name": field.name, "required": field.default is attrs.NOTHING}
         for field in attrs.fields(config_cls)
     ]
+
+
+def _key_label(key: dict[str, Any]) -> str:
+    """``path*`` for a required key, ``format`` for an optional one (the table's legend)."""
+    return f"{key['name']}*" if key["required"] else str(key["name"])
 
 
 def _type_name(kind: type) -> str:

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from spine_host.cli.context import EXIT_FAILURE, CliState, SpineCommandGroup, pass_state
-from spine_host.cli.output import emit_json, emit_table
+from spine_host.cli.output import emit_json, emit_table, format_duration, format_params
 from spine_host.cli.pipelines import parse_param_options
-from spine_host.cli.run_steps import not_started, step_rows
+from spine_host.cli.run_steps import error_text, not_started, step_rows
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -39,7 +39,7 @@ def list_command(state: CliState, as_json: bool) -> None:
         emit_json([_describe(workflow, state.host()) for workflow in workflows])
         return
     rows = [
-        (wf.name, len(wf.steps), wf.max_concurrency, _seconds(wf.timeout), wf.description)
+        (wf.name, len(wf.steps), wf.max_concurrency, format_duration(wf.timeout), wf.description)
         for wf in workflows
     ]
     emit_table(
@@ -61,11 +61,15 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
         return
     click.echo(f"{workflow.name}: {workflow.description or '(no description)'}")
     click.echo(
-        f"max_concurrency {workflow.max_concurrency}, timeout {_seconds(workflow.timeout)}, "
-        f"executor {workflow.executor}, defaults {workflow.defaults or '-'}"
+        f"max_concurrency {workflow.max_concurrency}, "
+        f"timeout {format_duration(workflow.timeout) or '-'}, executor {workflow.executor}, "
+        f"defaults {format_params(workflow.defaults) or '-'}"
     )
-    by_name = {step.name: step for step in workflow.steps}
-    rows = [_step_row(by_name[step_name], state.host()) for step_name in workflow.order]
+    rows = []
+    for step_name in workflow.order:
+        described = _describe_step(workflow.step(step_name), state.host())
+        described["timeout"] = format_duration(described["timeout"])
+        rows.append(tuple(described[key] for key in _STEP_KEYS))
     emit_table(
         ["STEP", "RUNS", "DEPENDS ON", "CONDITION", "ATTEMPTS", "TIMEOUT", "ON FAILURE"], rows
     )
@@ -108,7 +112,7 @@ def emit_run(run: WorkflowRun, *, as_json: bool, order: Sequence[str] | None = N
             f"{run.steps_failed} failed, of {run.steps_total} steps)"
         )
         if run.error:
-            click.echo(f"error [{run.error_category}]: {run.error.get('message')}")
+            click.echo(f"error {error_text(run.error_category, run.error, colon=True)}")
         rows = step_rows(run, order, detailed=False)
         emit_table(["STEP", "ATTEMPT", "STATUS", "DURATION", "NOTE"], rows)
     if run.status.value != "COMPLETED":
@@ -137,17 +141,15 @@ def _describe(workflow: Workflow, host: Host) -> dict[str, Any]:
         "timeout": workflow.timeout,
         "executor": workflow.executor,
         "defaults": dict(workflow.defaults),
-        "steps": [
-            dict(zip(_STEP_KEYS, _step_row(workflow.step(name), host), strict=True))
-            for name in workflow.order
-        ],
+        "steps": [_describe_step(workflow.step(name), host) for name in workflow.order],
     }
 
 
 _STEP_KEYS = ("name", "runs", "depends_on", "condition", "max_attempts", "timeout", "on_failure")
 
 
-def _step_row(step: Step, host: Host) -> tuple[Any, ...]:
+def _describe_step(step: Step, host: Host) -> dict[str, Any]:
+    """A step's JSON form; ``timeout`` in seconds (None without one)."""
     from spine_host.orchestration.steps import step_retry_policy
     from spine_host.orchestration.workflow import Branch
 
@@ -157,7 +159,7 @@ def _step_row(step: Step, host: Host) -> tuple[Any, ...]:
         condition = getattr(step.condition, "__name__", "callable")
     else:
         condition = None
-    return (
+    values = (
         step.name,
         step.describe(),
         list(step.depends_on),
@@ -166,7 +168,4 @@ def _step_row(step: Step, host: Host) -> tuple[Any, ...]:
         step.timeout,
         step.on_failure.value,
     )
-
-
-def _seconds(value: float | None) -> str | None:
-    return None if value is None else f"{value:.3g}s"
+    return dict(zip(_STEP_KEYS, values, strict=True))

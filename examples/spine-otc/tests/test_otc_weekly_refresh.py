@@ -67,7 +67,8 @@ def test_weekly_refresh_loads_checks_and_summarizes_a_week(project: Path) -> Non
     (run,) = run_json(project, "runs", "list", "--workflow", "otc.weekly_refresh")
     assert run["status"] == "COMPLETED"
 
-    rejects = run_json(project, "rejects", "list")["rejects"]
+    rejects = run_json(project, "rejects", "list")
+    assert isinstance(rejects, list)
     assert len(rejects) == 2
     assert sorted(reject["line_number"] for reject in rejects) == [8, 20]
 
