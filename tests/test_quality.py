@@ -95,7 +95,9 @@ def test_gate_raises_quality_error_and_still_persists_every_check(host: Host) ->
 
     assert caught.value.category is ErrorCategory.QUALITY
     assert caught.value.context["failed_checks"] == ["rows"]
-    assert "1 of 2 quality check(s) failed: rows: actual 0" in caught.value.message
+    assert "1 of 2 quality check(s) failed: rows: actual 0, expected at_least=1" in (
+        caught.value.message
+    )
     assert len(list_quality(host.storage, execution_id=quality.execution_id)) == 2
 
 

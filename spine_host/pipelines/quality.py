@@ -175,7 +175,8 @@ class QualityRunner:
         failed = [record for record in records if record.status is QualityStatus.FAIL]
         if failed:
             described = "; ".join(
-                f"{record.check_name}: actual {record.actual!r}, expected {record.expected!r}"
+                f"{record.check_name}: actual {_shown(record.actual)}, "
+                f"expected {_shown(record.expected)}"
                 + (f" ({record.message})" if record.message else "")
                 for record in failed
             )
@@ -290,3 +291,17 @@ def _from_row(row: Mapping[str, Any]) -> QualityRecord:
         partition_key=row["partition_key"],
         checked_at=row["checked_at"],
     )
+
+
+def _shown(value: Any) -> str:
+    """A check's actual or expected value as a person writes it (``at_least=1``, not a repr)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return " ".join(f"{key}={_shown(value[key])}" for key in sorted(value)) or "-"
+    if isinstance(value, list | tuple):
+        return ",".join(_shown(item) for item in value)
+    return str(value)
+
