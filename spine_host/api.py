@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from spine_host.alerts.alert import Alert, DeliveryResult, DeliveryStatus
 from spine_host.alerts.channel import AlertChannel
+from spine_host.config import load_config
 from spine_host.errors import ConfigError, ErrorCategory, PluginError, SpineError, classify
 from spine_host.host import Host
 from spine_host.orchestration.schedule import Schedule
 from spine_host.orchestration.workflow import Step, Workflow
-from spine_host.pipelines import CheckResult, ExecutionContext, register_pipeline
+from spine_host.pipelines import CheckResult, Dispatcher, ExecutionContext, register_pipeline
 from spine_host.plugins import hookimpl
 from spine_host.registry import Register, RegisterNamed
 from spine_host.retry import RetryPolicy
@@ -34,6 +35,7 @@ __all__ = [
     "DatabaseAdapter",
     "DeliveryResult",
     "DeliveryStatus",
+    "Dispatcher",
     "ErrorCategory",
     "ExecutionContext",
     "Host",
@@ -53,6 +55,7 @@ __all__ = [
     "Workflow",
     "classify",
     "hookimpl",
+    "load_config",
     "migrations_path",
     "register_pipeline",
 ]

@@ -186,7 +186,7 @@ def test_resume_of_a_run_that_cannot_be_resumed_is_a_usage_error(host) -> None:
     done = WorkflowRunner(host).run(Workflow("gone", [Step("x", lambda c, i, p: 1)]))
     result = invoke(host, "resume", done.run_id)
     assert result.exit_code == 2
-    assert f"run {done.run_id} is COMPLETED; only CRASHED, FAILED" in result.output
+    assert f"run {done.run_id} is COMPLETED; only CANCELLED, CRASHED, FAILED" in result.output
     host.storage.execute(
         sa.insert(schema.workflow_runs).values(
             run_id="live-run",

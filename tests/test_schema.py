@@ -47,8 +47,13 @@ def storage(tmp_path: Path) -> Iterator[SqliteAdapter]:
 
 
 def test_every_design_table_is_defined_plus_the_lock_table() -> None:
-    # deadlines: issue 12 (missed deadlines claimed once across scheduler replicas).
-    assert set(schema.metadata.tables) == DESIGN_TABLES | {"core_locks", "deadlines"}
+    # deadlines: issue 12 (missed deadlines claimed once across scheduler replicas);
+    # workflow_step_logs: issue 14 (what each attempt of a step logged).
+    assert set(schema.metadata.tables) == DESIGN_TABLES | {
+        "core_locks",
+        "deadlines",
+        "workflow_step_logs",
+    }
 
 
 @pytest.mark.parametrize("dialect_name", DIALECTS)

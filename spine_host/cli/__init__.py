@@ -66,7 +66,8 @@ class SpineGroup(SpineCommandGroup):
                 disable = load_config(ctx.params.get("config_path")).plugins.disable
             except ConfigError:
                 disable = []
-            loader = PluginLoader(disable=disable)
+            # Builtins add no command: only installed distributions are loaded here.
+            loader = PluginLoader(builtins=False, disable=disable)
             loader.call_each("spine_register_commands", {"cli": collector})
             self._plugin_commands = {
                 name: command
@@ -107,9 +108,11 @@ def _register_builtin_commands() -> None:
         alerts,
         db,
         doctor,
+        plugin_new,
         plugins,
         quality,
         rejects,
+        run_control,
         runs,
         schedule_actions,
         scheduler,
@@ -121,6 +124,7 @@ def _register_builtin_commands() -> None:
     from spine_host.cli import sources as sources_commands
 
     cli.add_command(plugins.plugins_command)
+    cli.add_command(plugin_new.plugin_group)
     cli.add_command(doctor.doctor_command)
     cli.add_command(config_commands.config_group)
     cli.add_command(db.db_group)
@@ -134,6 +138,7 @@ def _register_builtin_commands() -> None:
     cli.add_command(scheduler.scheduler_group)
     cli.add_command(alerts.alerts_group)
     del schedule_actions  # imported for the commands it adds to schedules_group
+    del run_control  # imported for the commands it adds to runs_group
 
 
 _register_builtin_commands()

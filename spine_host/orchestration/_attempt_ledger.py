@@ -127,6 +127,18 @@ class AttemptLedger:
             _set_error(record, error)
             self.writer.finished(record)
 
+    def cancelled(self, records: Iterable[StepAttempt]) -> None:
+        """End attempts let go because their run was cancelled CANCELLED, and queue them.
+
+        They carry no error: nothing went wrong in them; the run records who cancelled and why.
+        """
+        now = utc_now()
+        for record in records:
+            record.status = StepStatus.CANCELLED
+            record.finished_at = now
+            self.writer.finished(record)
+            self.final[record.step_name] = record
+
     def withdraw(self, records: Iterable[StepAttempt]) -> None:
         """Forget new attempts whose start could not be recorded (they never ran)."""
         for record in records:

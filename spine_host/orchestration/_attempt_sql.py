@@ -69,7 +69,7 @@ class AttemptStatements:
     """The ownership check, attempt insert and attempt update, compiled for one dialect."""
 
     def __init__(self, dialect: sa.Dialect) -> None:
-        owned = sa.select(_runs.c.run_id).where(
+        owned = sa.select(_runs.c.run_id, _runs.c.cancel_requested_at).where(
             _runs.c.run_id == sa.bindparam("run_id"),
             _runs.c.owner == sa.bindparam("owner"),
             _runs.c.status == RunStatus.RUNNING.value,
@@ -89,10 +89,12 @@ class AttemptStatements:
             dialect,
         )
 
-    def is_owned(self, cursor: Any, run_id: str, owner: str) -> bool:
-        """Whether ``owner`` holds run ``run_id`` RUNNING (the row stays share-locked)."""
+    def owned_state(self, cursor: Any, run_id: str, owner: str) -> bool | None:
+        """None unless ``owner`` holds run ``run_id`` RUNNING (the row stays share-locked);
+        else whether a cancellation of it was asked for."""
         cursor.execute(self.owned.sql, self.owned.parameters({"run_id": run_id, "owner": owner}))
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+        return None if row is None else row[1] is not None
 
     def insert_attempts(self, cursor: Any, attempts: Sequence[StepAttempt]) -> None:
         """Insert ``attempts`` as they are."""

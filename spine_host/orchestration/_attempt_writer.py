@@ -10,6 +10,9 @@ commit per step: the end of one and the start of the next.
 Each write first checks, in the same transaction, that the run is still this runner's RUNNING
 run (the heartbeat thread keeps ``heartbeat_at`` fresh). When it is not (the reaper crashed it,
 another runner resumed it), nothing is written and ``lost`` turns True: the loop must stop.
+The same check reads whether a cancellation was asked for: then ``cancel_requested`` turns
+True, and a write that would start new attempts is refused whole and kept queued (the loop
+takes the starts back and ends the run CANCELLED).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ class AttemptWriter:
         self.owner = owner
         #: True once a write was refused: the run is no longer this runner's.
         self.lost = False
+        #: True once a write found that someone asked for the run to be cancelled.
+        self.cancel_requested = False
         #: ``time.monotonic()`` of the last write that found the run still this runner's.
         self.confirmed_at = time.monotonic()
         self._held = history.held_writer()
@@ -71,10 +76,12 @@ class AttemptWriter:
         """Seconds from ``now`` until the next write is due (0 when it is due)."""
         return max(0.0, self.confirmed_at + WRITE_INTERVAL - now)
 
-    def flush(self, *, confirm: bool = False) -> None:
+    def flush(self, *, confirm: bool = False) -> bool:
         """Write the queued attempts in one transaction, then tell observers about ended ones.
 
-        Nothing is written once the run is no longer this runner's: ``lost`` is set instead.
+        Returns whether the queue is written (or was empty) and the run still this runner's.
+        Nothing is written once the run is no longer this runner's: ``lost`` is set instead;
+        nor, once a cancellation was asked for, a batch that starts attempts: it stays queued.
         With nothing queued, ``confirm`` still checks (and refreshes) the ownership.
         """
         if not self.pending:
@@ -83,22 +90,29 @@ class AttemptWriter:
                     self.confirmed_at = time.monotonic()
                 else:
                     self.lost = True
-            return
+            return not self.lost
         started, finished = self._started, self._finished
         self._started, self._finished = [], []
         try:
-            owned = self._held.record_attempts(started, finished, owner=self.owner)
+            result = self._held.record_attempts(started, finished, owner=self.owner)
         except BaseException:
             # Keep the batch: the runner's interrupt handling writes it with the attempts' end.
             self._started, self._finished = started + self._started, finished + self._finished
             raise
-        if not owned:
-            self.lost = True
-            return
+        if result.cancel_requested:
+            self.cancel_requested = True
+        if not result.written:
+            if result.lost:
+                self.lost = True
+            else:  # refused for the cancellation: the loop takes the starts back
+                self._started = started + self._started
+                self._finished = finished + self._finished
+            return False
         self.confirmed_at = time.monotonic()
         notify: Callable[..., None] = self.host.notify
         for record in finished:
             notify("spine_step_finished", run=self.run, step=record)
+        return True
 
     def discard(self, records: list[StepAttempt]) -> None:
         """Take new attempts back out of the queue (their start could not be recorded)."""

@@ -4,15 +4,16 @@ Python cannot kill a thread. When an attempt overruns its step's timeout (or the
 its own), :class:`LiveAttempts` revokes its fence (so nothing it commits through spine's
 storage from then on is accepted), sets its ``context.cancelled`` event, stops waiting for it
 and ignores whatever it returns later; the run loop records it TIMED_OUT. Its worker thread
-runs on in the background until the step's code returns. The same happens to
-every live attempt when the runner is interrupted (they end CRASHED) or the run is taken from
-it (nothing more is written).
+runs on in the background until the step's code returns; its log says it was let go and keeps
+nothing more. The same happens to every live attempt when the run is cancelled (they end
+CANCELLED), the runner is interrupted (they end CRASHED) or the run is taken from it (nothing
+more is written).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -22,6 +23,7 @@ from spine_host.orchestration.steps import AttemptOutcome
 
 if TYPE_CHECKING:
     from spine_host.host import Host
+    from spine_host.orchestration._log_capture import AttemptLog
     from spine_host.orchestration.records import StepAttempt
     from spine_host.orchestration.steps import StepContext
     from spine_host.orchestration.workflow import Step, Workflow
@@ -39,6 +41,7 @@ class LiveAttempt:
         context: what the step received (``cancelled`` lets it go).
         tries: how many attempts of the step this run made so far, this one included.
         deadline: ``time.monotonic()`` past which it is abandoned, if the step has a timeout.
+        logs: where what it logs is kept.
     """
 
     step: Step
@@ -46,6 +49,7 @@ class LiveAttempt:
     context: StepContext
     tries: int
     deadline: float | None
+    logs: AttemptLog | None = None
 
 
 class LiveAttempts:
@@ -70,10 +74,20 @@ class LiveAttempts:
         """The deadlines of the live attempts that have one."""
         return [live.deadline for live in self._live.values() if live.deadline is not None]
 
-    def wait(self, timeout: float | None) -> list[tuple[LiveAttempt, AttemptOutcome]]:
-        """Wait up to ``timeout`` seconds for an attempt to end; the ended ones, with outcomes."""
-        ended, _ = wait(list(self._live), timeout=timeout, return_when=FIRST_COMPLETED)
-        return [(self._live.pop(future), _outcome(future, self.host)) for future in ended]
+    def wait(
+        self, timeout: float | None, wake: Future[Any] | None = None
+    ) -> list[tuple[LiveAttempt, AttemptOutcome]]:
+        """Wait up to ``timeout`` seconds for an attempt to end (or ``wake`` to be done); the
+        ended ones, with outcomes."""
+        waiting: list[Future[Any]] = list(self._live)
+        if wake is not None:
+            waiting.append(wake)
+        ended, _ = wait(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
+        return [
+            (self._live.pop(future), _outcome(future, self.host))
+            for future in ended
+            if future in self._live
+        ]
 
     def expire(self, now: float) -> list[LiveAttempt]:
         """Let go of the attempts still running past their deadline at ``now``.
@@ -85,11 +99,12 @@ class LiveAttempts:
         for future, live in list(self._live.items()):
             if live.deadline is None or now < live.deadline or future.done():
                 continue
-            live.context.fence.revoke(f"it exceeded its timeout of {live.step.timeout:g}s")
+            reason = f"it exceeded its timeout of {live.step.timeout:g}s"
+            live.context.fence.revoke(reason)
             if future.done():
                 continue
             del self._live[future]
-            live.context.cancelled.set()
+            _let_go(live, reason)
             expired.append(live)
         return expired
 
@@ -98,9 +113,16 @@ class LiveAttempts:
         cancelled = list(self._live.values())
         for live in cancelled:
             live.context.fence.revoke(reason)
-            live.context.cancelled.set()
+            _let_go(live, reason)
         self._live.clear()
         return cancelled
+
+
+def _let_go(live: LiveAttempt, reason: str) -> None:
+    """Tell the attempt's code to stop, and close its log with ``reason``."""
+    live.context.cancelled.set()
+    if live.logs is not None:
+        live.logs.let_go(reason)
 
 
 def step_timeout_error(live: LiveAttempt) -> SpineError:

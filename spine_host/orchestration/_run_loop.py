@@ -34,6 +34,18 @@ transaction as the write). No step starts without a write, in the same turn, tha
 run still this runner's (see ``_schedule``): a frozen runner that wakes up after being reaped
 writes, is refused, and stops before it starts anything; and the attempts it had running are
 fenced by the same check at each of their commits.
+
+Cancellation: someone asked for the run to stop (``spine runs cancel`` writes the request in
+the run's row). The loop learns it from the heartbeat (``cancel_requested``, which also wakes
+it) or from a write (the same ownership check reads the request, and refuses a write that
+starts attempts). It then starts nothing more, lets its live attempts go (fence revoked, so
+nothing they commit through spine's storage counts, ``cancelled`` set), records them
+CANCELLED and returns a CANCELLED outcome; steps that never started stay without an attempt.
+A run that already did all its work when it learns of the request ends as it would have.
+
+Logs: each attempt gets an :class:`~spine_host.orchestration._log_capture.AttemptLog` from the
+run's :class:`~spine_host.orchestration._log_writer.RunLogWriter` (``logs``), which writes the
+records in batches on a thread of its own; the runner closes it before recording the run's end.
 """
 
 from __future__ import annotations
@@ -41,6 +53,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import wait as wait_for
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 import attrs
@@ -54,10 +69,13 @@ from spine_host.orchestration._live_attempts import (
     run_timeout_error,
     step_timeout_error,
 )
+from spine_host.orchestration._log_capture import run_logged
+from spine_host.orchestration._log_writer import RunLogWriter
 from spine_host.orchestration._run_plan import KeptStep, RunPlan
 from spine_host.orchestration.records import (
     SKIP_CONDITION,
     SKIP_UPSTREAM_FAILED,
+    CancelRequest,
     RunStatus,
     StepAttempt,
     StepStatus,
@@ -65,6 +83,7 @@ from spine_host.orchestration.records import (
 from spine_host.orchestration.steps import AttemptOutcome, StepContext, run_attempt
 from spine_host.pipelines.context import ExecutionContext
 from spine_host.storage.fencing import Fence
+from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -86,13 +105,14 @@ class RunOutcome:
     """How the loop ended: the run's status and, when it did not complete, why.
 
     ``lost``: the run was taken from this runner (reaped); its record is not this loop's to
-    write, and ``status`` means nothing.
+    write, and ``status`` means nothing. ``cancel``: the request a CANCELLED run ended for.
     """
 
     status: RunStatus
     error: SpineError | None
     final: dict[str, StepAttempt]
     lost: bool = False
+    cancel: CancelRequest | None = None
 
 
 class RunLoop:
@@ -108,6 +128,8 @@ class RunLoop:
         kept: steps a resume keeps (COMPLETED or SKIPPED, with outputs).
         next_attempt: per step, the first attempt number to use (resumes continue numbering).
         should_stop: True once the run was taken from this runner (the heartbeat saw it).
+        cancel_requested: the cancellation asked for the run, once the heartbeat saw one
+            (call :meth:`wake` then, so the loop sees it at once).
         poll_interval: longest wait between two ``should_stop`` checks while steps run.
     """
 
@@ -123,12 +145,14 @@ class RunLoop:
         kept: Mapping[str, KeptStep] | None = None,
         next_attempt: Mapping[str, int] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        cancel_requested: Callable[[], CancelRequest | None] = lambda: None,
         poll_interval: float | None = None,
     ) -> None:
         self.host = host
         self.history = history
         self.owner = owner
         self.should_stop = should_stop
+        self.cancel_requested = cancel_requested
         self.poll_interval = poll_interval
         self.workflow = workflow
         self.run = run
@@ -137,6 +161,9 @@ class RunLoop:
         self.live = LiveAttempts(host)
         self.writer = AttemptWriter(host, history, run, owner)
         self.ledger = AttemptLedger(run, self.writer, next_attempt)
+        self.logs = RunLogWriter(host.storage, host.redactor, run.run_id)
+        self._wake: Future[None] = Future()
+        self._cancel: CancelRequest | None = None
         self.run_context = ExecutionContext(
             execution_id=run.run_id,
             batch_id=run.run_id,
@@ -152,6 +179,9 @@ class RunLoop:
             self._schedule()
             if self._taken():
                 return self._give_up()
+            cancel = self._cancellation()
+            if cancel is not None:
+                return self._cancel_run(cancel)
             waiting_retry = self.plan.waiting_for_retry
             # Ready steps left over mean their start could not be written yet (SQLite's write
             # lock is held elsewhere): keep going until it can, never end with them undecided.
@@ -179,11 +209,13 @@ class RunLoop:
                 poll = self.poll_interval
                 timeout = poll if timeout is None else min(timeout, poll)
             if self.live:
-                for live, outcome in self.live.wait(timeout):
+                for live, outcome in self.live.wait(timeout, self._wake):
                     self._attempt_ended(live, outcome)
             else:  # a retry is due later, or a start waits for the lock: record, then wait
                 self._write()
-                time.sleep(timeout or 0.0)
+                wait_for([self._wake], timeout=timeout or 0.0)
+            if self._wake.done():
+                self._wake = Future()
             self._expire_attempts()
             if self.writer.next_due(time.monotonic()) == 0:
                 self._write()
@@ -191,6 +223,11 @@ class RunLoop:
         if self._taken():
             return self._give_up()
         return RunOutcome(self.plan.final_status(), self.plan.error, self.ledger.final)
+
+    def wake(self) -> None:
+        """Make the loop look at its run at once (from another thread: the heartbeat's)."""
+        with suppress(InvalidStateError):  # woken already
+            self._wake.set_result(None)
 
     def interrupt(self, error: SpineError) -> None:
         """End the run's live attempts CRASHED (cancelled) and write what is still buffered.
@@ -214,7 +251,7 @@ class RunLoop:
         it may depend on is recorded. If that write has to wait for SQLite's write lock, nothing
         starts this turn.
         """
-        if self.plan.stopped:
+        if self.plan.stopped or self._cancellation() is not None:
             return
         now = time.monotonic()
         room = self.workflow.max_concurrency - len(self.live)
@@ -273,9 +310,10 @@ class RunLoop:
             owner=self.owner,
             fence=fence,
         )
+        logs = self.logs.attempt(step.name, record.attempt)
         try:
             future = self.executor.submit(
-                run_attempt, step, context, self.plan.inputs(step), params
+                run_logged, logs, run_attempt, step, context, self.plan.inputs(step), params
             )
         except Exception as exc:  # the executor refused it: the attempt failed to start
             classified = self.host.classify(exc)
@@ -289,7 +327,7 @@ class RunLoop:
             self._failed_attempt(LiveAttempt(step, record, context, tries, None), error)
             return
         deadline = time.monotonic() + step.timeout if step.timeout else None
-        self.live.add(future, LiveAttempt(step, record, context, tries, deadline))
+        self.live.add(future, LiveAttempt(step, record, context, tries, deadline, logs))
 
     def _skip(self, step: Step, reason: SpineError | str) -> None:
         if not isinstance(reason, SpineError):  # its condition (or branch) said no
@@ -341,7 +379,8 @@ class RunLoop:
         return self.writer.lost or self.should_stop()
 
     def _write(self, *, confirm: bool = False, wait: bool = False) -> bool:
-        """Flush the writer; False when SQLite's write lock is held by someone else.
+        """Flush the writer; False when SQLite's write lock is held by someone else, the run
+        was taken, or a cancellation refused the write (it started attempts).
 
         Every write checks (and refreshes) this runner's ownership of the run, so a write just
         before a start is what makes the start safe. A write that waited out the busy timeout
@@ -351,8 +390,7 @@ class RunLoop:
         """
         while True:
             try:
-                self.writer.flush(confirm=confirm)
-                return not self.writer.lost
+                return self.writer.flush(confirm=confirm)
             except SpineError as exc:
                 if not exc.context.get("database_locked"):
                     raise
@@ -363,6 +401,28 @@ class RunLoop:
                 )
                 if not wait:
                     return False
+
+    def _cancellation(self) -> CancelRequest | None:
+        """The cancellation asked for the run, once the heartbeat or a write has seen it."""
+        if self._cancel is None:
+            request = self.cancel_requested()
+            if request is None and self.writer.cancel_requested:
+                request = self.history.cancel_request(self.run.run_id) or CancelRequest(
+                    requested_at=utc_now()
+                )
+            self._cancel = request
+        return self._cancel
+
+    def _cancel_run(self, request: CancelRequest) -> RunOutcome:
+        """Stop for ``request``: let the live attempts go (CANCELLED), start nothing more."""
+        reason = f"its run was {request.describe()}"
+        self.ledger.cancelled([live.record for live in self.live.cancel_all(reason)])
+        self.plan.abandon()
+        self._write(wait=True)
+        if self._taken():
+            return self._give_up()
+        log.info("run %s %s", self.run.run_id, request.describe())
+        return RunOutcome(RunStatus.CANCELLED, None, self.ledger.final, cancel=request)
 
     def _give_up(self) -> RunOutcome:
         """Stop working on a run that was taken away: cancel live attempts, write nothing."""

@@ -9,7 +9,10 @@ the database, not a read-then-write in Python, decides:
 - a runner writes its run, and its steps' attempts, only while it still owns it (``owner``
   matches and the run is RUNNING), so a runner the reaper gave up on cannot turn CRASHED back
   into COMPLETED, nor add attempts to a run a resume now owns;
-- the reaper crashes only runs whose heartbeat is still stale at the moment of the UPDATE.
+- the reaper crashes only runs whose heartbeat is still stale at the moment of the UPDATE;
+- a cancellation is asked for in the run's row (``cancel_requested_*``, written only by
+  :meth:`WorkflowHistoryRepository.request_cancel`): from then on the owner's writes start no
+  new attempt and the steps' commits are refused; the runner sees it at its next heartbeat.
 
 Every write wraps its connection work in ``errors_classified()``, so a driver error (a
 constraint, a lost connection) leaves as a classified :class:`SpineError`, never raw.
@@ -20,9 +23,7 @@ Queries use the ``workflow_runs`` indexes: ``(status, started_at)`` for ``status
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,9 +31,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.orchestration._attempt_sql import attempt_statements
+from spine_host.orchestration._attempt_batches import BatchWrite, HeldHistoryWriter, write_attempts
+from spine_host.orchestration._attempt_endings import (
+    CANCELLED_EXECUTION_ERROR,
+    end_running_attempts,
+)
 from spine_host.orchestration.records import (
     TERMINAL_RUN_STATUSES,
+    CancelRequest,
     RunStatus,
     StepAttempt,
     StepStatus,
@@ -44,7 +50,12 @@ from spine_host.storage.fencing import share_locked
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 from spine_host.storage.types import utc_now
 
-__all__ = ["REOPENABLE_RUN_STATUSES", "UNSUCCESSFUL_RUN_STATUSES", "WorkflowHistoryRepository"]
+__all__ = [
+    "REOPENABLE_RUN_STATUSES",
+    "UNSUCCESSFUL_RUN_STATUSES",
+    "BatchWrite",
+    "WorkflowHistoryRepository",
+]
 
 #: What ``get_failed_runs`` returns: every way a run can end without succeeding.
 UNSUCCESSFUL_RUN_STATUSES = (
@@ -52,6 +63,7 @@ UNSUCCESSFUL_RUN_STATUSES = (
     RunStatus.PARTIAL,
     RunStatus.TIMED_OUT,
     RunStatus.CRASHED,
+    RunStatus.CANCELLED,
 )
 
 #: What ``resume`` may reopen: every terminal state but COMPLETED.
@@ -63,29 +75,22 @@ _runs = schema.workflow_runs
 _steps = schema.workflow_steps
 _TERMINAL = sorted(status.value for status in TERMINAL_RUN_STATUSES)
 _REOPENABLE = sorted(REOPENABLE_RUN_STATUSES)
-_STEP_KEY = ("run_id", "step_name", "attempt")
 #: How often the reaper tries to crash one run when the database aborts it (a deadlock).
 _REAP_TRIES = 3
-#: Attempt endings the runner decides for a step that may still be running in its thread.
-_LET_GO = frozenset({StepStatus.TIMED_OUT, StepStatus.CRASHED})
+#: Columns only a cancellation request writes; a runner's own writes of its run leave them be.
+_CANCEL_COLUMNS = frozenset({"cancel_requested_at", "cancel_requested_by", "cancel_reason"})
+#: The longest cancellation reason kept (the column's length).
+_REASON_LENGTH = 1000
 
-# A run's owner and status, for fence checks.
-_RUN_OWNER = sa.select(_runs.c.owner, _runs.c.status).where(
+# A run's owner, status and cancellation request, for fence checks.
+_RUN_OWNER = sa.select(_runs.c.owner, _runs.c.status, _runs.c.cancel_requested_at).where(
     _runs.c.run_id == sa.bindparam("run_id")
 )
-# Finds run :run_id only while :owner holds it RUNNING (the ownership check of every batch).
-_OWNED_SELECT = sa.select(_runs.c.run_id).where(
-    _runs.c.run_id == sa.bindparam("run_id"),
-    _runs.c.owner == sa.bindparam("owner"),
-    _runs.c.status == RunStatus.RUNNING.value,
-)
 
-# Prepared once: executemany with per-row key parameters (named apart from the SET columns).
-_UPDATE_ATTEMPT = _steps.update().where(
-    _steps.c.run_id == sa.bindparam("key_run_id"),
-    _steps.c.step_name == sa.bindparam("key_step_name"),
-    _steps.c.attempt == sa.bindparam("key_attempt"),
-)
+# A run's cancellation request.
+_CANCEL_SELECT = sa.select(
+    _runs.c.cancel_requested_at, _runs.c.cancel_requested_by, _runs.c.cancel_reason
+).where(_runs.c.run_id == sa.bindparam("run_id"))
 
 
 class WorkflowHistoryRepository:
@@ -118,7 +123,7 @@ class WorkflowHistoryRepository:
             statement = (
                 _runs.update()
                 .where(_runs.c.run_id == run.run_id, _runs.c.status.not_in(_TERMINAL))
-                .values({name: value for name, value in row.items() if name != "run_id"})
+                .values(_runner_values(run))
             )
             if owner is not None:
                 statement = statement.where(_runs.c.owner == owner)
@@ -174,8 +179,8 @@ class WorkflowHistoryRepository:
 
     def finish_run(self, run: WorkflowRun, *, owner: str) -> bool:
         """Write the run's terminal state if ``owner`` still holds it RUNNING."""
-        row = {name: value for name, value in run.to_row().items() if name != "run_id"}
-        return bool(self.storage.execute(_owned_update(run.run_id, owner).values(row)))
+        statement = _owned_update(run.run_id, owner).values(_runner_values(run))
+        return bool(self.storage.execute(statement))
 
     def abandon_run(self, run: WorkflowRun, *, owner: str, step_error: dict[str, Any]) -> bool:
         """Write an interrupted run's terminal state and end its RUNNING attempts CRASHED.
@@ -184,17 +189,23 @@ class WorkflowHistoryRepository:
         Ctrl-C or a storage failure leaves no attempt RUNNING under a finished run. Returns
         whether the run was written.
         """
-        row = {name: value for name, value in run.to_row().items() if name != "run_id"}
+        row = _runner_values(run)
         with self.storage.errors_classified(), self.storage.connection() as connection:
             if not connection.execute(_owned_update(run.run_id, owner).values(row)).rowcount:
                 return False
-            _crash_running_attempts(
-                connection, run.run_id, step_error, run.finished_at or utc_now()
+            end_running_attempts(
+                connection,
+                run.run_id,
+                StepStatus.CRASHED,
+                step_error,
+                run.finished_at or utc_now(),
             )
         return True
 
     def reopen(self, run_id: str, *, owner: str) -> WorkflowRun:
-        """Move a FAILED / PARTIAL / TIMED_OUT / CRASHED run back to RUNNING for ``owner``.
+        """Move a FAILED / PARTIAL / TIMED_OUT / CRASHED / CANCELLED run back to RUNNING.
+
+        ``owner`` becomes its runner; an earlier cancellation request is cleared with its error.
 
         Raises NOT_FOUND for an unknown run, VALIDATION for a COMPLETED or still running one
         (including the loser of two concurrent resumes).
@@ -210,6 +221,9 @@ class WorkflowHistoryRepository:
                 finished_at=None,
                 error=None,
                 error_category=None,
+                cancel_requested_at=None,
+                cancel_requested_by=None,
+                cancel_reason=None,
             )
         )
         if self.storage.execute(statement) != 1:
@@ -222,7 +236,8 @@ class WorkflowHistoryRepository:
         return self.require_run(run_id)
 
     def fence_check(self, run_id: str, owner: str) -> Callable[[sa.Connection], str | None]:
-        """A fence check for a step of run ``run_id``: the run is still ``owner``'s RUNNING run.
+        """A fence check for a step of run ``run_id``: the run is still ``owner``'s RUNNING run,
+        and nobody asked for it to be cancelled.
 
         Runs inside the step's committing transaction; on PostgreSQL it share-locks the run row,
         so a reaper's UPDATE waits for the commit instead of racing it.
@@ -237,6 +252,8 @@ class WorkflowHistoryRepository:
                 return f"run {run_id} is {row.status}"
             if row.owner != owner:
                 return f"run {run_id} now belongs to {row.owner}"
+            if row.cancel_requested_at is not None:
+                return f"run {run_id} is being cancelled"
             return None
 
         return check
@@ -245,6 +262,48 @@ class WorkflowHistoryRepository:
         """Say ``owner`` is alive; False when the run is no longer its RUNNING run."""
         statement = _owned_update(run_id, owner).values(heartbeat_at=utc_now())
         return bool(self.storage.execute(statement))
+
+    def request_cancel(self, run_id: str, *, requested_by: str, reason: str | None) -> bool:
+        """Ask for RUNNING run ``run_id`` to be cancelled; whether this call asked first.
+
+        A second request keeps the first one's time, requester and reason. The reason is cut
+        to 1,000 characters.
+        """
+        statement = (
+            _runs.update()
+            .where(
+                _runs.c.run_id == run_id,
+                _runs.c.status == RunStatus.RUNNING.value,
+                _runs.c.cancel_requested_at.is_(None),
+            )
+            .values(
+                cancel_requested_at=utc_now(),
+                cancel_requested_by=requested_by[: schema.NAME_LENGTH],
+                cancel_reason=reason[:_REASON_LENGTH] if reason else None,
+            )
+        )
+        return bool(self.storage.execute(statement))
+
+    def cancel_request(self, run_id: str) -> CancelRequest | None:
+        """The cancellation asked for run ``run_id``, or None (also for an unknown run)."""
+        rows = self.storage.query(_CANCEL_SELECT, {"run_id": run_id})
+        if not rows or rows[0]["cancel_requested_at"] is None:
+            return None
+        row = rows[0]
+        return CancelRequest(
+            requested_at=row["cancel_requested_at"],
+            requested_by=row["cancel_requested_by"],
+            reason=row["cancel_reason"],
+        )
+
+    def cancel_abandoned(self, run: WorkflowRun, *, cutoff: datetime | None = None) -> bool:
+        """End ``run``, whose runner is gone, CANCELLED with its RUNNING attempts; whether
+        this call did.
+
+        The same conditions as the reaper's: only while the run is still RUNNING under the
+        owner it was read with and, given a ``cutoff``, its heartbeat is older than that.
+        """
+        return self._end_abandoned(run, RunStatus.CANCELLED, None, cutoff)
 
     def running_runs(self) -> list[WorkflowRun]:
         """Every RUNNING run (without steps): what the reaper looks at."""
@@ -284,7 +343,17 @@ class WorkflowHistoryRepository:
         return crashed
 
     def _crash_one(self, run: WorkflowRun, error: dict[str, Any], cutoff: datetime | None) -> bool:
-        """Crash ``run`` (still as read) with its running attempts; whether this call did.
+        """Crash ``run`` (still as read) with its running attempts; whether this call did."""
+        return self._end_abandoned(run, RunStatus.CRASHED, error, cutoff)
+
+    def _end_abandoned(
+        self,
+        run: WorkflowRun,
+        status: RunStatus,
+        error: dict[str, Any] | None,
+        cutoff: datetime | None,
+    ) -> bool:
+        """End ``run`` (still as read) ``status`` with its running attempts; whether this did.
 
         A step committing at the same moment locks its execution row, then share-locks the
         run row; this locks the run row, then the execution row: PostgreSQL may resolve the
@@ -305,14 +374,21 @@ class WorkflowHistoryRepository:
                         _runs.update()
                         .where(*condition)
                         .values(
-                            status=RunStatus.CRASHED.value,
+                            status=status.value,
                             finished_at=now,
                             error=error,
-                            error_category=error.get("category"),
+                            error_category=(error or {}).get("category"),
                         )
                     ).rowcount
                     if claimed:
-                        _crash_running_attempts(connection, run.run_id, error, now)
+                        end_running_attempts(
+                            connection,
+                            run.run_id,
+                            StepStatus(status.value),
+                            error,
+                            now,
+                            execution_error=error or CANCELLED_EXECUTION_ERROR,
+                        )
                 return bool(claimed)
             except SpineError as exc:
                 if exc.category is not ErrorCategory.TRANSIENT or attempt == _REAP_TRIES:
@@ -323,7 +399,7 @@ class WorkflowHistoryRepository:
 
     def record_attempts(
         self, started: Sequence[StepAttempt], finished: Sequence[StepAttempt], *, owner: str
-    ) -> bool:
+    ) -> BatchWrite:
         """Write a batch of attempt changes in one transaction, if ``owner`` still owns the run.
 
         ``started`` are new attempts (inserted); ``finished`` are attempts that ended: updated
@@ -335,14 +411,16 @@ class WorkflowHistoryRepository:
         database), so a concurrent reaper or resume waits for this batch or this batch sees it.
         When
         the run was taken (reaped, then perhaps resumed by another runner) nothing is written
-        and False is returned: the caller must stop, its attempts belong to nobody now.
+        and the result is ``lost``: the caller must stop, its attempts belong to nobody now.
+        When a cancellation was asked for, a batch starting new attempts is refused (see
+        :class:`BatchWrite`).
         """
         with self.storage.errors_classified(), self.storage.connection() as connection:
-            return _write_attempts(connection, started, finished, owner)
+            return write_attempts(connection, started, finished, owner)
 
     def held_writer(self) -> HeldHistoryWriter:
         """A writer of attempts that keeps one connection for a run's writes (see its doc)."""
-        return HeldHistoryWriter(self)
+        return HeldHistoryWriter(self.storage, self.record_attempts)
 
 
 @functools.cache
@@ -380,165 +458,10 @@ def _owned_update(run_id: str, owner: str) -> sa.Update:
     )
 
 
-def _write_attempts(
-    connection: sa.Connection,
-    started: Sequence[StepAttempt],
-    finished: Sequence[StepAttempt],
-    owner: str,
-) -> bool:
-    """:meth:`WorkflowHistoryRepository.record_attempts` inside the caller's transaction."""
-    started_keys = {_key(attempt) for attempt in started}
-    finished_keys = {_key(attempt) for attempt in finished}
-    new = [a for a in started if _key(a) not in finished_keys]
-    new += [a for a in finished if _key(a) in started_keys]
-    ended = [a for a in finished if _key(a) not in started_keys]
-    if not new and not ended:
-        return True
-    run_ids = sorted({attempt.run_id for attempt in (*started, *finished)})
-    fast = attempt_statements(connection.dialect)
-    if fast is not None:  # SQLite, PostgreSQL: the same SQL on the driver's cursor
-        cursor = connection.connection.cursor()
-        try:
-            if not all(fast.is_owned(cursor, run_id, owner) for run_id in run_ids):
-                return False
-            if new:
-                fast.insert_attempts(cursor, new)
-            if ended:
-                fast.update_attempts(cursor, ended)
-        finally:
-            cursor.close()
-    else:
-        for run_id in run_ids:
-            # Read, share-locked: a reaper's UPDATE of the row waits for this commit.
-            # (Updating heartbeat_at here would rewrite its index on every batch.)
-            claim = share_locked(_OWNED_SELECT, connection.dialect)
-            if connection.execute(claim, {"run_id": run_id, "owner": owner}).first() is None:
-                return False
-        if new:
-            connection.execute(_steps.insert(), [a.to_row() for a in new])
-        if ended:
-            connection.execute(_UPDATE_ATTEMPT, [_update_parameters(a) for a in ended])
-    for attempt in finished:
-        # An attempt the runner let go (timed out, crashed) cannot end its execution itself
-        # (it is fenced): the runner ends it, in the same transaction.
-        if attempt.execution_id is not None and attempt.status in _LET_GO:
-            _end_executions(
-                connection,
-                [attempt.execution_id],
-                attempt.status.value,
-                attempt.error,
-                attempt.finished_at or utc_now(),
-            )
-    return True
-
-
-#: Seconds a :class:`HeldHistoryWriter` keeps an idle connection before giving it back.
-HELD_IDLE_SECONDS = 5.0
-
-
-class HeldHistoryWriter:
-    """Writes one run's attempt batches on one connection it keeps until :meth:`close`.
-
-    With write-ahead, a chain of steps writes one transaction per step; checking a connection
-    out of the pool for each (and, on PostgreSQL, pinging it first) cost as much as the write.
-    The runner's loop is the only user (one thread); a failed write drops the connection and
-    the next one starts afresh, and one left idle for :data:`HELD_IDLE_SECONDS` (a long step)
-    goes back to the pool, whose pre-ping replaces it if the server dropped it meanwhile.
-    ``sqlite://`` (in memory) keeps the shared path: its single connection is taken in turns by
-    every thread.
-    """
-
-    def __init__(self, history: WorkflowHistoryRepository) -> None:
-        self.history = history
-        self.storage = history.storage
-        self._connection: sa.Connection | None = None
-        self._used_at = 0.0
-        self._shared = bool(getattr(self.storage, "in_memory", False))
-
-    def record_attempts(
-        self, started: Sequence[StepAttempt], finished: Sequence[StepAttempt], *, owner: str
-    ) -> bool:
-        """:meth:`WorkflowHistoryRepository.record_attempts` on the kept connection."""
-        if self._shared:
-            return self.history.record_attempts(started, finished, owner=owner)
-        with self.storage.errors_classified():
-            now = time.monotonic()
-            if self._connection is not None and now - self._used_at > HELD_IDLE_SECONDS:
-                self.close()
-            if self._connection is None:
-                self._connection = self.storage.engine.connect()
-            self._used_at = now
-            connection = self._connection
-            try:
-                with connection.begin():  # BEGIN IMMEDIATE on SQLite (the adapter's hook)
-                    return _write_attempts(connection, started, finished, owner)
-            except BaseException:
-                self.close()
-                raise
-
-    def close(self) -> None:
-        """Give the connection back."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.close()
-
-
-def _crash_running_attempts(
-    connection: sa.Connection, run_id: str, error: dict[str, Any], at: datetime
-) -> None:
-    """End the RUNNING attempts of run ``run_id`` CRASHED with ``error``, their executions too."""
-    running = sa.select(_steps.c.execution_id).where(
-        _steps.c.run_id == run_id,
-        _steps.c.status == StepStatus.RUNNING.value,
-        _steps.c.execution_id.is_not(None),
-    )
-    executions = [row[0] for row in connection.execute(running)]
-    _end_executions(connection, executions, StepStatus.CRASHED.value, error, at)
-    connection.execute(
-        _steps.update()
-        .where(_steps.c.run_id == run_id, _steps.c.status == StepStatus.RUNNING.value)
-        .values(
-            status=StepStatus.CRASHED.value,
-            finished_at=at,
-            error=error,
-            error_category=error.get("category"),
-        )
-    )
-
-
-def _end_executions(
-    connection: sa.Connection,
-    execution_ids: Sequence[str],
-    status: str,
-    error: dict[str, Any] | None,
-    at: datetime,
-) -> None:
-    """End the still-open executions among ``execution_ids`` with ``status`` (CRASHED...)."""
-    if not execution_ids:
-        return
-    executions = schema.executions
-    connection.execute(
-        executions.update()
-        .where(
-            executions.c.execution_id.in_(list(execution_ids)),
-            executions.c.status.in_(["PENDING", "RUNNING"]),
-        )
-        .values(
-            status=status,
-            finished_at=at,
-            error=error,
-            error_category=(error or {}).get("category"),
-        )
-    )
-
-
-def _key(attempt: StepAttempt) -> tuple[str, str, int]:
-    return (attempt.run_id, attempt.step_name, attempt.attempt)
-
-
-def _update_parameters(attempt: StepAttempt) -> dict[str, Any]:
-    row = attempt.to_row()
-    parameters = {f"key_{name}": row.pop(name) for name in _STEP_KEY}
-    parameters.update(row)
-    return parameters
+def _runner_values(run: WorkflowRun) -> dict[str, Any]:
+    """What a runner writes over its run's row: everything but the key and the cancel request."""
+    return {
+        name: value
+        for name, value in run.to_row().items()
+        if name != "run_id" and name not in _CANCEL_COLUMNS
+    }

@@ -19,6 +19,7 @@ __all__ = [
     "SKIP_STAGE_REACHED",
     "SKIP_UPSTREAM_FAILED",
     "TERMINAL_RUN_STATUSES",
+    "CancelRequest",
     "RunStatus",
     "StepAttempt",
     "StepStatus",
@@ -40,6 +41,8 @@ class RunStatus(enum.StrEnum):
     TIMED_OUT = "TIMED_OUT"
     #: Its runner stopped sending heartbeats (killed, host lost); found by the reaper.
     CRASHED = "CRASHED"
+    #: Someone asked for it to stop (``spine runs cancel``): see ``cancel_*`` for who and why.
+    CANCELLED = "CANCELLED"
 
 
 #: A pipeline step whose work a previous run already did (its manifest stage is reached).
@@ -75,11 +78,32 @@ class StepStatus(enum.StrEnum):
     SKIPPED = "SKIPPED"
     TIMED_OUT = "TIMED_OUT"
     CRASHED = "CRASHED"
+    #: Let go because its run was cancelled; whatever it committed afterwards was refused.
+    CANCELLED = "CANCELLED"
 
     @property
     def failed(self) -> bool:
-        """True for the outcomes that make a step need running again."""
+        """True for the outcomes where the step's own work went wrong.
+
+        A CANCELLED attempt did not fail: it was stopped on request. ``resume`` runs it again
+        all the same, as every step not COMPLETED or SKIPPED.
+        """
         return self in (StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.CRASHED)
+
+
+@attrs.frozen(kw_only=True)
+class CancelRequest:
+    """Someone asked for a run to stop: when, who (``user@host``) and why."""
+
+    requested_at: datetime
+    requested_by: str | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        """``cancelled by alice@etl-1: bad input file``, as people read it."""
+        who = f" by {self.requested_by}" if self.requested_by else ""
+        why = f": {self.reason}" if self.reason else ""
+        return f"cancelled{who}{why}"
 
 
 @attrs.define(kw_only=True)
@@ -167,6 +191,10 @@ class WorkflowRun:
     rows_rejected: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: When a cancellation was asked for, by whom (``user@host``) and why; None when not.
+    cancel_requested_at: datetime | None = None
+    cancel_requested_by: str | None = None
+    cancel_reason: str | None = None
     steps: list[StepAttempt] = attrs.field(factory=list)
 
     @property
@@ -201,7 +229,13 @@ class WorkflowRun:
         """JSON-safe form for ``--json`` output."""
         data = self.to_row()
         data["status"] = self.status.value
-        for name in ("logical_date", "heartbeat_at", "started_at", "finished_at"):
+        for name in (
+            "logical_date",
+            "heartbeat_at",
+            "started_at",
+            "finished_at",
+            "cancel_requested_at",
+        ):
             value = data[name]
             data[name] = value.isoformat() if value is not None else None
         if with_steps:

@@ -23,12 +23,21 @@ Guarantees:
   :mod:`spine_host.storage.fencing`;
 - a runner whose run was reaped stops: it starts no further step, cancels its live attempts and
   writes nothing more, so the reaper's record (and a resume's new attempts) stand;
+- a run someone asked to cancel (``spine runs cancel``, from any process) starts no further
+  step; its runner sees the request at its next heartbeat, lets its live attempts go (fenced:
+  nothing they commit through spine counts) and records them CANCELLED, and the run ends
+  CANCELLED with ``spine_run_finished``; steps that never started have no attempt (see
+  :mod:`~spine_host.orchestration.cancellation`);
+- what each attempt's code logs (any logger, INFO and above, on its own thread) is kept in
+  ``workflow_step_logs``, redacted and bounded, and written before the run's end is
+  (see :mod:`~spine_host.orchestration.step_logs`);
 - an interrupted runner (Ctrl-C, a storage failure) writes what it buffered, ends its RUNNING
   attempts CRASHED and the run FAILED before the exception propagates;
 - a pipeline step whose work an earlier run already did (manifest stage reached) is SKIPPED
   with ``skip_reason`` ``stage reached``, counted in ``steps_skipped``, and its dependents run;
 - ``resume`` keeps COMPLETED and SKIPPED steps (and their stored outputs) and re-runs failed,
-  crashed, timed-out and never-started steps and everything downstream of them; ``retry``
+  crashed, timed-out, cancelled and never-started steps and everything downstream of them
+  (a CANCELLED run is resumed like a FAILED one); ``retry``
   starts a new run linked to the old one through ``parent_run_id``.
 """
 
@@ -42,8 +51,10 @@ from typing import TYPE_CHECKING, Any
 
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.json_values import json_safe
+from spine_host.orchestration._log_capture import capturing
 from spine_host.orchestration._run_loop import RunLoop, RunOutcome
 from spine_host.orchestration._run_plan import KeptStep
+from spine_host.orchestration.cancellation import CancelWatch
 from spine_host.orchestration.heartbeat import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_STALE_AFTER,
@@ -245,33 +256,43 @@ class WorkflowRunner:
         kept: Mapping[str, KeptStep] | None = None,
         next_attempt: Mapping[str, int] | None = None,
     ) -> WorkflowRun:
-        heartbeat = Heartbeat(
-            lambda: self.history.heartbeat(run.run_id, owner=owner),
-            owner,
-            self.heartbeat_interval,
-            label=f"run {run.run_id}",
-        ).start()
+        watch = CancelWatch(self.history, run.run_id)
+
+        def beat() -> bool:
+            alive = self.history.heartbeat(run.run_id, owner=owner)
+            if alive:
+                watch.check()
+            return alive
+
+        heartbeat = Heartbeat(beat, owner, self.heartbeat_interval, label=f"run {run.run_id}")
+        heartbeat.start()
         executor = self._executor(workflow)
         loop: RunLoop | None = None
         try:
-            self.host.notify("spine_run_started", run=run)
-            loop = RunLoop(
-                self.host,
-                self.history,
-                workflow,
-                run,
-                executor,
-                owner=owner,
-                kept=kept,
-                next_attempt=next_attempt,
-                should_stop=lambda: heartbeat.lost,
-                poll_interval=self.heartbeat_interval,
-            )
-            outcome = loop.execute()
+            with capturing():
+                self.host.notify("spine_run_started", run=run)
+                loop = RunLoop(
+                    self.host,
+                    self.history,
+                    workflow,
+                    run,
+                    executor,
+                    owner=owner,
+                    kept=kept,
+                    next_attempt=next_attempt,
+                    should_stop=lambda: heartbeat.lost,
+                    cancel_requested=lambda: watch.request,
+                    poll_interval=self.heartbeat_interval,
+                )
+                watch.on_request = loop.wake
+                outcome = loop.execute()
+                loop.logs.close()  # every record written before the run's end is
         except BaseException as exc:
             # A storage failure or an interrupt: record what we can; a run left RUNNING would
             # otherwise wait for the reaper.
             heartbeat.stop()
+            if loop is not None:
+                loop.logs.close()
             self._abandon(run, owner, loop, exc)
             raise
         finally:
@@ -300,6 +321,10 @@ class WorkflowRunner:
         """Fill the run's terminal fields from its attempts."""
         run.status = outcome.status
         run.finished_at = utc_now()
+        if outcome.cancel is not None:  # as requested (the runner does not write these)
+            run.cancel_requested_at = outcome.cancel.requested_at
+            run.cancel_requested_by = outcome.cancel.requested_by
+            run.cancel_reason = outcome.cancel.reason
         if outcome.error is not None and outcome.status is not RunStatus.COMPLETED:
             run.error = outcome.error.to_dict()
             run.error_category = outcome.error.category.value

@@ -37,6 +37,7 @@ __all__ = [
     "schedule_runs",
     "schedules",
     "workflow_runs",
+    "workflow_step_logs",
     "workflow_steps",
 ]
 
@@ -207,6 +208,11 @@ workflow_runs = sa.Table(
     _created_at(),
     sa.Column("started_at", UtcDateTime()),
     sa.Column("finished_at", UtcDateTime()),
+    # A cancellation asked for (``spine runs cancel``): when, by whom, why (migration 0005).
+    # Written only by the request; the runner driving the run reads it at each heartbeat.
+    sa.Column("cancel_requested_at", UtcDateTime()),
+    sa.Column("cancel_requested_by", sa.String(NAME_LENGTH)),
+    sa.Column("cancel_reason", sa.String(1000)),
     # list_runs(workflow, status, since) and get_failed_runs(since) (status = 'FAILED').
     sa.Index(None, "workflow", "status", "started_at"),
     sa.Index(None, "status", "started_at"),
@@ -243,6 +249,26 @@ workflow_steps = sa.Table(
     sa.Column("started_at", UtcDateTime()),
     sa.Column("finished_at", UtcDateTime()),
     sa.Index(None, "status", "started_at"),
+)
+
+workflow_step_logs = sa.Table(
+    "workflow_step_logs",
+    metadata,
+    # What each attempt of a step logged (migration 0005), bounded and redacted when captured.
+    sa.Column(
+        "run_id",
+        sa.String(ID_LENGTH),
+        sa.ForeignKey("workflow_runs.run_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("step_name", sa.String(NAME_LENGTH), primary_key=True),
+    sa.Column("attempt", sa.Integer(), primary_key=True),
+    # Order within the attempt, from 1.
+    sa.Column("seq", sa.Integer(), primary_key=True),
+    sa.Column("logged_at", UtcDateTime(), nullable=False),
+    sa.Column("level", sa.String(_STATUS_LENGTH), nullable=False),
+    sa.Column("logger", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("message", sa.Text(), nullable=False),
 )
 
 # -- scheduler (DESIGN §10) ---------------------------------------------------------------------
