@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from spine_host.cli.context import CliState, pass_state
-from spine_host.cli.output import emit_json, emit_table, format_time
+from spine_host.cli.output import emit_json, emit_table, format_duration, format_time
 from spine_host.cli.schedules import schedules_group
 
 if TYPE_CHECKING:
@@ -328,7 +328,7 @@ def _progress_label(item: tuple[datetime, Fire | None] | None) -> str | None:
 def _duration(fire: Fire) -> str | None:
     if fire.started_at is None or fire.finished_at is None:
         return None
-    return f"{(fire.finished_at - fire.started_at).total_seconds():.1f}s"
+    return format_duration((fire.finished_at - fire.started_at).total_seconds())
 
 
 def _plan_row(schedule: Schedule, nominal: datetime, action: str) -> tuple[Any, ...]:

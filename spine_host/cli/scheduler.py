@@ -77,7 +77,11 @@ def run_command(state: CliState, max_workers: int, grace: str) -> None:
     service.start()
     enabled = [schedule for schedule in schedules if schedule.enabled]
     upcoming = service.get_next_runs(1)
-    following = f"; next: {upcoming[0][0]} at {format_time(upcoming[0][1])}" if upcoming else ""
+    following = (
+        f"; next: {upcoming[0][0]} at {format_time(upcoming[0][1], with_zone=True)}"
+        if upcoming
+        else ""
+    )
     click.echo(
         f"scheduler {service.owner}: firing {len(enabled)} of {len(schedules)} schedule(s)"
         f"{following}. Stop with Ctrl-C or SIGTERM.",
@@ -101,9 +105,9 @@ def run_command(state: CliState, max_workers: int, grace: str) -> None:
 
 def _print_fire(fire: Fire) -> None:
     parts: list[Any] = [
-        format_time(fire.finished_at or fire.started_at or fire.claimed_at),
+        format_time(fire.finished_at or fire.started_at or fire.claimed_at, with_zone=True),
         fire.schedule_name,
-        f"for {format_time(fire.nominal_time)}",
+        f"for {format_time(fire.nominal_time, with_zone=True)}",
         fire.status.value,
     ]
     if fire.fired_by != "schedule":
