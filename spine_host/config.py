@@ -21,7 +21,6 @@ import attrs
 from spine_host.errors import ConfigError
 from spine_host.redaction import Redactor, is_secret_key, redact_url
 from spine_host.severity import Severity
-from spine_host.structuring import config_converter, structure
 
 __all__ = [
     "DEFAULT_STORAGE_URL",
@@ -31,6 +30,7 @@ __all__ = [
     "SourceConfig",
     "SpineConfig",
     "StorageConfig",
+    "disabled_plugins",
     "find_config_file",
     "load_config",
 ]
@@ -126,6 +126,8 @@ class SpineConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The effective configuration as TOML-shaped data, secrets included (do not print)."""
+        from spine_host.structuring import config_converter
+
         converter = config_converter()
         data: dict[str, Any] = {
             "storage": {"url": self.storage.url, **self.storage.options},
@@ -197,6 +199,30 @@ def load_config(
     return parse_config(raw, path=file, environ=environ)
 
 
+def disabled_plugins(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """``[plugins] disable`` alone, read without validating the rest of the file.
+
+    What the CLI needs to list plugin commands for ``spine --help``, without importing cattrs
+    for the whole configuration. Lenient: no file, an unreadable one or a ``disable`` that is
+    not a list of strings gives ``[]`` (:func:`load_config` reports those problems).
+    """
+    try:
+        file = find_config_file(path)
+        if file is None:
+            return []
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        table = raw.get("plugins")
+        names = table.get("disable") if isinstance(table, dict) else None
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            return []
+        environ = environ if environ is not None else os.environ
+        return [_interpolate(name, environ, "plugins.disable", set(), file) for name in names]
+    except (ConfigError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+
+
 def parse_config(
     raw: Mapping[str, Any], *, path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> SpineConfig:
@@ -229,6 +255,9 @@ def parse_config(
         name: _split_options(table, f"sources.{name}", {"type"})
         for name, table in _tables(data.get("sources", {}), "sources").items()
     }
+    # cattrs is imported here, not with the module: `spine --help` reads no configuration.
+    from spine_host.structuring import config_converter, structure
+
     converter = config_converter()
     return SpineConfig(
         storage=structure(storage, StorageConfig, "storage", converter),

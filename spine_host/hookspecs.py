@@ -10,9 +10,14 @@ Implement a hook with :data:`spine_host.hookimpl` in the module your distributio
         register("prices", PriceSource)
 
 Registration hooks receive a ``register`` callable and call it once per thing they provide; the
-host owns the names, so two plugins claiming one name is reported with both named. Event hooks
-are observers: every implementation is called, and one that raises is logged without silencing
-the others. ``docs/hooks.md`` is generated from this module; a test fails when they drift.
+host owns the names, so two plugins claiming one name is reported with both named.
+``register.lazy(name, "package.module:attribute")`` registers a name without importing the
+thing: the target is imported the first time the host uses it (to run, build or describe it),
+so listing names, ``spine plugins`` and ``spine --help`` never pay for a plugin's
+implementation modules, and a target that cannot be imported is a ``PluginError`` naming the
+plugin and the target when it is used. Event hooks are observers: every implementation is
+called, and one that raises is logged without silencing the others. ``docs/hooks.md`` is
+generated from this module; a test fails when they drift.
 """
 
 from __future__ import annotations
@@ -56,8 +61,9 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 def spine_register_storage(register: Register[StorageFactory]) -> None:
     """Provide storage adapters, one per URL scheme.
 
-    :param register: ``register(scheme, adapter_factory, replace=False)``; ``adapter_factory(url,
-        **options)`` returns a ``DatabaseAdapter``.
+    :param register: ``register(scheme, adapter_factory, replace=False)`` or
+        ``register.lazy(scheme, "package.module:factory", replace=False)``;
+        ``adapter_factory(url, **options)`` returns a ``DatabaseAdapter``.
 
     Called when the host is built; the factory runs when a URL with that scheme is first used.
 
@@ -73,8 +79,10 @@ def spine_register_storage(register: Register[StorageFactory]) -> None:
 def spine_register_sources(register: Register[type[Source]]) -> None:
     """Provide source types for ``[sources.NAME] type = "..."``.
 
-    :param register: ``register(type_name, source_cls, replace=False)``; the class declares its
-        configuration as an attrs class ``Config``.
+    :param register: ``register(type_name, source_cls, replace=False)``, or
+        ``register.lazy(type_name, "package.module:SourceClass", replace=False)`` to import the
+        class when a source of that type is first built; the class declares its configuration
+        as an attrs class ``Config``.
 
     Called when the host is built.
 
@@ -82,7 +90,7 @@ def spine_register_sources(register: Register[type[Source]]) -> None:
 
         @hookimpl
         def spine_register_sources(register):
-            register("http", HttpSource)
+            register.lazy("http", "spine_http.source:HttpSource")
     """
 
 
@@ -90,8 +98,10 @@ def spine_register_sources(register: Register[type[Source]]) -> None:
 def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> None:
     """Provide alert channel types for ``[alerts.channels.NAME] type = "..."``.
 
-    :param register: ``register(type_name, channel_cls, replace=False)``; the class declares its
-        configuration as an attrs class ``Config``.
+    :param register: ``register(type_name, channel_cls, replace=False)``, or
+        ``register.lazy(type_name, "package.module:ChannelClass", replace=False)`` to import the
+        class when a channel of that type is first built; the class declares its configuration
+        as an attrs class ``Config``.
 
     Called when the host is built.
 
@@ -99,7 +109,7 @@ def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> Non
 
         @hookimpl
         def spine_register_alert_channels(register):
-            register("slack", SlackChannel)
+            register.lazy("slack", "spine_slack.channel:SlackChannel")
     """
 
 
@@ -108,10 +118,19 @@ def spine_register_schedules(register: RegisterNamed[ScheduleSpec]) -> None:
     """Provide schedules defined in code (``spine.toml`` schedules need no plugin).
 
     :param register: ``register(schedule, replace=False)``; the schedule's ``name`` is its key.
+        ``register.lazy(name, "package.module:schedule", replace=False)`` registers the name
+        and imports the ``Schedule`` (whose ``name`` must be ``name``) when schedules are read.
 
     Called when the host is built, before the scheduler computes next fire times.
 
     Example::
+
+        @hookimpl
+        def spine_register_schedules(register):
+            register.lazy("otc.weekly", "spine_otc.schedules:weekly")
+
+    or, building the schedule in the hook:
+
 
         from spine_host import Schedule
 
@@ -128,7 +147,8 @@ def spine_register_schedules(register: RegisterNamed[ScheduleSpec]) -> None:
             )
 
     A bad cron expression or time zone raises ``ConfigError`` when the ``Schedule`` is built;
-    build it inside the hook, so importing the plugin stays cheap.
+    build it inside the hook (or in the module a lazy target names), so importing the plugin
+    stays cheap.
     """
 
 
@@ -137,7 +157,9 @@ def spine_register_pipelines(register: Register[Pipeline]) -> None:
     """Provide named pipelines.
 
     :param register: ``register(name, pipeline, replace=False)``; names are dotted,
-        ``domain.name``.
+        ``domain.name``. ``register.lazy(name, "package.module:pipeline", replace=False)``
+        registers the name and imports the module when the pipeline is first run or described
+        (``spine pipelines list`` does; ``spine plugins`` and ``spine --help`` do not).
 
     Called when the host is built.
 
@@ -145,7 +167,8 @@ def spine_register_pipelines(register: Register[Pipeline]) -> None:
 
         @hookimpl
         def spine_register_pipelines(register):
-            register("otc.ingest_week", ingest_week)
+            register.lazy("otc.ingest_week", "spine_otc.pipelines:ingest_week")
+            register.lazy("otc.check_week", "spine_otc.pipelines:check_week")
     """
 
 
@@ -154,6 +177,8 @@ def spine_register_workflows(register: RegisterNamed[WorkflowSpec]) -> None:
     """Provide workflows (DAGs of steps).
 
     :param register: ``register(workflow, replace=False)``; the workflow's ``name`` is its key.
+        ``register.lazy(name, "package.module:workflow", replace=False)`` registers the name
+        and imports the workflow (whose ``name`` must be ``name``) when it is first used.
 
     Called when the host is built.
 
@@ -161,7 +186,7 @@ def spine_register_workflows(register: RegisterNamed[WorkflowSpec]) -> None:
 
         @hookimpl
         def spine_register_workflows(register):
-            register(weekly_refresh)
+            register.lazy("otc.weekly_refresh", "spine_otc.workflow:weekly_refresh")
     """
 
 
@@ -169,7 +194,9 @@ def spine_register_workflows(register: RegisterNamed[WorkflowSpec]) -> None:
 def spine_register_executors(register: Register[type[Executor]]) -> None:
     """Provide executors: where workflow steps run.
 
-    :param register: ``register(name, executor_cls, replace=False)``; the builtin is ``local``.
+    :param register: ``register(name, executor_cls, replace=False)`` or
+        ``register.lazy(name, "package.module:ExecutorClass", replace=False)``; the builtin is
+        ``local``.
 
     Called when the host is built; the runner instantiates the executor a run asks for.
 
@@ -187,6 +214,8 @@ def spine_register_tables(register: RegisterNamed[PluginTables]) -> None:
 
     :param register: ``register(PluginTables(name, metadata, migrations=None))``; the name is
         unique among plugins and names the version table ``spine_version_<name>``.
+        ``register.lazy(name, "package.module:tables")`` names a module-level ``PluginTables``
+        instead, imported (with SQLAlchemy) only when the tables are needed (``spine db``).
 
     Called when the host is built. ``spine db upgrade`` (and ``--sql``, ``spine db status``)
     covers every installed plugin's tables after spine's own; without ``migrations`` missing
@@ -199,6 +228,12 @@ def spine_register_tables(register: RegisterNamed[PluginTables]) -> None:
         def spine_register_tables(register):
             from spine_acme.tables import metadata
             register(PluginTables("acme", metadata, migrations_path("spine_acme")))
+
+    or, with ``tables = PluginTables("acme", ...)`` in ``spine_acme/tables.py``::
+
+        @hookimpl
+        def spine_register_tables(register):
+            register.lazy("acme", "spine_acme.tables:tables")
     """
 
 

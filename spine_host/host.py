@@ -18,8 +18,7 @@ from spine_host.errors import ConfigError, SpineError, classify
 from spine_host.plugins import PluginInfo, PluginLoader, PluginStatus
 from spine_host.printable import quoted
 from spine_host.redaction import Redactor, redact_url
-from spine_host.registry import Registry
-from spine_host.structuring import structure
+from spine_host.registry import NamedRegistrar, Registrar, Registry
 
 if TYPE_CHECKING:
     from spine_host.alerts.channel import AlertChannel
@@ -256,6 +255,8 @@ class Host:
             if options:
                 raise ConfigError(f"{path}: {cls.__name__} takes no options, got {sorted(options)}")
             return None
+        from spine_host.structuring import structure  # cattrs: only when something is built
+
         return structure(dict(options), config_cls, path)
 
     def _collect_registrations(self) -> Registries:
@@ -313,21 +314,12 @@ class Host:
             _mark_empty(info)
 
 
-def _register_for(registry: Registry[Any], provider: str, explicit_name: bool) -> Any:
+def _register_for(
+    registry: Registry[Any], provider: str, explicit_name: bool
+) -> Registrar[Any] | NamedRegistrar[Any]:
     if explicit_name:
-
-        def register(name: str, value: Any, /, *, replace: bool = False) -> None:
-            registry.add(name, value, provider=provider, replace=replace)
-
-        return register
-
-    def register_named(value: Any, /, *, replace: bool = False) -> None:
-        name = getattr(value, "name", None)
-        if not isinstance(name, str):
-            raise TypeError(f"{registry.label} {value!r} has no string 'name' attribute")
-        registry.add(name, value, provider=provider, replace=replace)
-
-    return register_named
+        return Registrar(registry, provider)
+    return NamedRegistrar(registry, provider)
 
 
 def _scheme(url: str) -> str:

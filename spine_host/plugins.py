@@ -17,10 +17,8 @@ at the first raising implementation. :class:`PluginLoader` does none of these:
 
 from __future__ import annotations
 
-import difflib
 import enum
 import importlib
-import importlib.metadata as metadata
 import logging
 import os
 import types
@@ -31,6 +29,8 @@ import attrs
 import pluggy
 
 from spine_host import hookspecs
+from spine_host._entry_points import Distribution, EntryPoint, entry_points
+from spine_host._requires import excluding_clause
 from spine_host._version import __version__
 from spine_host.errors import PluginError
 
@@ -285,49 +285,47 @@ class PluginLoader:
         self._register(module, info)
 
     def _load_entry_points(self) -> None:
-        by_name: dict[str, list[metadata.EntryPoint]] = {}
-        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        by_name: dict[str, list[EntryPoint]] = {}
+        for entry_point in entry_points(ENTRY_POINT_GROUP):
             found = by_name.setdefault(entry_point.name, [])
             # The same distribution seen twice on sys.path is one plugin, not a conflict.
-            if not any(_dist_name(other) == _dist_name(entry_point) for other in found):
+            if not any(other.dist.name == entry_point.dist.name for other in found):
                 found.append(entry_point)
-        for name, entry_points in sorted(by_name.items()):
-            if len(entry_points) > 1:
-                self._record_duplicate_entry_point(name, entry_points)
+        for name, declared in sorted(by_name.items()):
+            if len(declared) > 1:
+                self._record_duplicate_entry_point(name, declared)
             else:
-                self._load_entry_point(entry_points[0])
+                self._load_entry_point(declared[0])
 
-    def _record_duplicate_entry_point(
-        self, name: str, entry_points: list[metadata.EntryPoint]
-    ) -> None:
-        dists = [f"{_dist_name(ep)} {_dist_version(ep)}" for ep in entry_points]
+    def _record_duplicate_entry_point(self, name: str, declared: list[EntryPoint]) -> None:
+        dists = [f"{ep.dist.name} {ep.dist.version}" for ep in declared]
         message = (
             f"entry point name {name!r} is declared by {' and '.join(dists)}; neither is loaded "
             "until one of those distributions is uninstalled"
         )
-        first = entry_points[0]
+        first = declared[0]
         info = PluginInfo(
             name=name,
-            distribution=" + ".join(_dist_name(ep) for ep in entry_points),
-            version=_dist_version(first),
+            distribution=" + ".join(ep.dist.name for ep in declared),
+            version=first.dist.version,
             module=first.value,
         )
         info.fail(PluginStatus.CONFLICT, message)
         self.infos[name] = info
 
-    def _load_entry_point(self, entry_point: metadata.EntryPoint) -> None:
-        dist_name = _dist_name(entry_point)
+    def _load_entry_point(self, entry_point: EntryPoint) -> None:
+        dist = entry_point.dist
         info = PluginInfo(
             name=entry_point.name,
-            distribution=dist_name,
-            version=_dist_version(entry_point),
+            distribution=dist.name,
+            version=dist.version,
             module=entry_point.value,
         )
         self.infos[entry_point.name] = info
-        if not self._wanted(entry_point.name, dist_name):
+        if not self._wanted(entry_point.name, dist.name):
             info.status = PluginStatus.DISABLED
             return
-        incompatible = _incompatibility(entry_point)
+        incompatible = _incompatibility(dist)
         if incompatible:
             info.fail(PluginStatus.INCOMPATIBLE, incompatible)
             return
@@ -370,46 +368,22 @@ class PluginLoader:
 
 
 def _unknown_hook_message(hook_name: str) -> str:
+    import difflib
+
     known = [name for name in dir(hookspecs) if name.startswith("spine_")]
     close = difflib.get_close_matches(hook_name, known, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else f"; known hooks: {', '.join(known)}"
     return f"implements unknown hook {hook_name!r}{hint}"
 
 
-def _incompatibility(entry_point: metadata.EntryPoint) -> str | None:
+def _incompatibility(dist: Distribution) -> str | None:
     """Why this distribution cannot run with this spine-host, from its metadata alone."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-    from packaging.version import Version
-
-    dist = entry_point.dist
-    if dist is None:
+    excluded = excluding_clause(dist.requires, HOST_DISTRIBUTION, __version__)
+    if excluded is None:
         return None
-    running = Version(__version__)
-    for line in dist.requires or []:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement:
-            continue
-        if canonicalize_name(requirement.name) != HOST_DISTRIBUTION:
-            continue
-        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-            continue
-        if not requirement.specifier.contains(running, prereleases=True):
-            return (
-                f"requires {HOST_DISTRIBUTION}{requirement.specifier} but {__version__} is "
-                "running; it was not imported"
-            )
-    return None
-
-
-def _dist_name(entry_point: metadata.EntryPoint) -> str:
-    dist = entry_point.dist
-    return dist.metadata["Name"] if dist is not None else "(unknown distribution)"
-
-
-def _dist_version(entry_point: metadata.EntryPoint) -> str | None:
-    return entry_point.dist.version if entry_point.dist is not None else None
+    return (
+        f"requires {HOST_DISTRIBUTION}{excluded} but {__version__} is running; it was not imported"
+    )
 
 
 def _module_of(plugin: object) -> str | None:

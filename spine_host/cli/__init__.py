@@ -58,14 +58,10 @@ class SpineGroup(SpineCommandGroup):
             collector = click.Group("plugin-commands")
             # Only to find commands: strictness and plugin problems are reported when a command
             # builds its host, never while listing help.
-            from spine_host.config import load_config
-            from spine_host.errors import ConfigError
+            from spine_host.config import disabled_plugins
             from spine_host.plugins import PluginLoader
 
-            try:
-                disable = load_config(ctx.params.get("config_path")).plugins.disable
-            except ConfigError:
-                disable = []
+            disable = disabled_plugins(ctx.params.get("config_path"))
             # Builtins add no command: only installed distributions are loaded here.
             loader = PluginLoader(builtins=False, disable=disable)
             loader.call_each("spine_register_commands", {"cli": collector})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 import click
@@ -10,7 +11,9 @@ import click
 from spine_host.cli.context import EXIT_FAILURE, CliState, pass_state
 from spine_host.cli.output import emit_json, emit_table
 from spine_host.errors import ErrorCategory, SpineError
-from spine_host.host import Host
+
+if TYPE_CHECKING:
+    from spine_host.host import Host
 
 __all__ = ["Check", "doctor_command", "run_checks"]
 
@@ -35,12 +38,29 @@ def run_checks(host: Host) -> list[Check]:
     for info in host.plugin_report():
         detail = "; ".join(info.errors) or f"{info.distribution} {info.version}"
         checks.append(Check(f"plugin {info.name}", not info.problem, f"{info.status}: {detail}"))
+    checks.extend(_registration_checks(host))
     for problem in host.check_configured():
         checks.append(Check("configured", False, problem))
     storage = _check("storage", lambda: _storage_detail(host), host)
     checks.append(storage)
     if storage.ok:
         checks.append(_check("schema", lambda: _schema_detail(host), host))
+    return checks
+
+
+def _registration_checks(host: Host) -> list[Check]:
+    """Import every lazily registered thing: a target that cannot be loaded fails here, not
+    first in the middle of a run."""
+    lazy = [
+        claim
+        for registry in host.registries.all()
+        for name in registry.names()
+        if (claim := registry.winner(name)) is not None and claim.target is not None
+    ]
+    failed = [error for registry in host.registries.all() for error in registry.load_errors()]
+    checks = [Check("registration", False, host.redactor.redact(e.message)) for e in failed]
+    if not failed:
+        checks.append(Check("registrations", True, f"{len(lazy)} lazy registration(s) load"))
     return checks
 
 

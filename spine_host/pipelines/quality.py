@@ -304,4 +304,3 @@ def _shown(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ",".join(_shown(item) for item in value)
     return str(value)
-

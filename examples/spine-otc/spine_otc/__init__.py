@@ -9,8 +9,9 @@ malformed lines).
     spine runs list
     spine schedules next otc.weekly --count 5
 
-The entry module imports only the standard library and spine_host; the pipelines' modules load
-when the host asks for them.
+The entry module imports only the standard library and spine_host: pipelines, workflow and
+schedule are registered by name with ``register.lazy(name, "module:attribute")``, and their
+modules load the first time the host uses one of them.
 """
 
 from __future__ import annotations
@@ -32,28 +33,26 @@ __all__ = [
 
 @hookimpl
 def spine_register_pipelines(register: Register[object]) -> None:
-    """Provide ``otc.ingest_week``, ``otc.check_week`` and ``otc.summarize_week``."""
-    from spine_host.pipelines import register_all
-    from spine_otc import pipelines
+    """Provide ``otc.ingest_week``, ``otc.check_week`` and ``otc.summarize_week``.
 
-    register_all(register, pipelines)
+    Registered lazily: ``spine_otc.pipelines`` (and SQLAlchemy with it) is imported only when
+    one of them is looked up to run or to be described, never by ``spine plugins``.
+    """
+    register.lazy("otc.ingest_week", "spine_otc.pipelines:ingest_week")
+    register.lazy("otc.check_week", "spine_otc.pipelines:check_week")
+    register.lazy("otc.summarize_week", "spine_otc.pipelines:summarize_week")
 
 
 @hookimpl
 def spine_register_workflows(register: RegisterNamed[object]) -> None:
     """Provide ``otc.weekly_refresh``: ingest, check, summarize."""
-    from spine_otc.workflow import weekly_refresh
-
-    register(weekly_refresh)
+    register.lazy("otc.weekly_refresh", "spine_otc.workflow:weekly_refresh")
 
 
 @hookimpl
 def spine_register_schedules(register: RegisterNamed[object]) -> None:
     """Provide ``otc.weekly``: the refresh every Wednesday 06:00 America/New_York."""
-    from spine_host.orchestration.schedule import register_schedules
-    from spine_otc import schedules
-
-    register_schedules(register, schedules)
+    register.lazy("otc.weekly", "spine_otc.schedules:weekly")
 
 
 @hookimpl

@@ -6,15 +6,15 @@ paging, chunked executemany bulk loads and a lock row. DB2 driver errors (SQL091
 ...) are mapped to the spine taxonomy.
 
 This entry module imports only the standard library and spine_host; the driver and SQLAlchemy are
-imported when an adapter is first built, so `spine --help` stays fast with the plugin installed.
+imported when an adapter is first built, and the error mapping when an error is first
+classified, so every ``spine`` command starts fast with the plugin installed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from spine_db2.errors import classify_db2_error
-from spine_host.plugins import hookimpl
+from spine_host import hookimpl
 
 if TYPE_CHECKING:
     from spine_db2.adapter import Db2Adapter
@@ -41,4 +41,6 @@ def spine_register_storage(register: Register[StorageFactory]) -> None:
 @hookimpl
 def spine_classify_error(exc: BaseException) -> SpineError | None:
     """Map ibm_db errors (also wrapped by SQLAlchemy) to the spine taxonomy; None otherwise."""
+    from spine_db2.errors import classify_db2_error  # only when something failed
+
     return classify_db2_error(exc)

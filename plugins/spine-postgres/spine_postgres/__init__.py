@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from spine_host import SpineError, hookimpl
+from spine_host import hookimpl
 
 if TYPE_CHECKING:
+    from spine_host.errors import SpineError
     from spine_host.registry import Register
     from spine_host.storage.adapter import DatabaseAdapter, StorageFactory
 
