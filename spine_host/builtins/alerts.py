@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from spine_host.alerts.console import ConsoleChannel
-from spine_host.alerts.email import EmailChannel
 from spine_host.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -19,8 +17,8 @@ if TYPE_CHECKING:
 @hookimpl
 def spine_register_alert_channels(register: Register[type[AlertChannel]]) -> None:
     """Provide the ``console`` and ``email`` channels."""
-    register("console", ConsoleChannel)
-    register("email", EmailChannel)
+    register.lazy("console", "spine_host.alerts.console:ConsoleChannel")
+    register.lazy("email", "spine_host.alerts.email:EmailChannel")
 
 
 @hookimpl

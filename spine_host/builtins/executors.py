@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from spine_host.orchestration.executors import LocalExecutor
 from spine_host.plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -15,4 +14,4 @@ if TYPE_CHECKING:
 @hookimpl
 def spine_register_executors(register: Register[type[Executor]]) -> None:
     """Provide the ``local`` executor (the default of every workflow)."""
-    register("local", LocalExecutor)
+    register.lazy("local", "spine_host.orchestration.executors:LocalExecutor")

@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from spine_host.plugins import hookimpl
-from spine_host.sources.database import DatabaseSource
-from spine_host.sources.file import FileSource
 
 if TYPE_CHECKING:
     from spine_host.registry import Register
@@ -20,5 +18,5 @@ if TYPE_CHECKING:
 @hookimpl
 def spine_register_sources(register: Register[type[Source]]) -> None:
     """Provide the ``file`` and ``database`` sources."""
-    register("file", FileSource)
-    register("database", DatabaseSource)
+    register.lazy("file", "spine_host.sources.file:FileSource")
+    register.lazy("database", "spine_host.sources.database:DatabaseSource")

@@ -58,6 +58,4 @@ def spine_register_schedules(register: RegisterNamed[object]) -> None:
 @hookimpl
 def spine_register_tables(register: RegisterNamed[object]) -> None:
     """Provide the ``otc`` tables, created and migrated by ``spine db upgrade``."""
-    from spine_otc.tables import otc_tables
-
-    register(otc_tables())
+    register.lazy("otc", "spine_otc.tables:OTC_TABLES")

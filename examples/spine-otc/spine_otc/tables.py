@@ -14,7 +14,7 @@ import sqlalchemy as sa
 if TYPE_CHECKING:
     from spine_host.storage.plugin_tables import PluginTables
 
-__all__ = ["metadata", "otc_tables", "venue_summary", "weekly_volume"]
+__all__ = ["OTC_TABLES", "metadata", "otc_tables", "venue_summary", "weekly_volume"]
 
 metadata = sa.MetaData()
 
@@ -48,3 +48,8 @@ def otc_tables() -> PluginTables:
     from spine_host.storage.plugin_tables import PluginTables, migrations_path
 
     return PluginTables("otc", metadata, migrations=migrations_path("spine_otc"))
+
+
+#: What ``spine_register_tables`` registers (lazily: SQLAlchemy is imported only when used).
+OTC_TABLES = otc_tables()
+
