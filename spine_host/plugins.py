@@ -177,9 +177,22 @@ class PluginLoader:
         return strict_from_env(self.environ)
 
     def add(self, plugin: object, name: str | None = None) -> PluginInfo:
-        """Register an in-process plugin object (a module or an instance with hookimpls)."""
+        """Register an in-process plugin object (a module or an instance with hookimpls).
+
+        A module that an installed ``spine`` entry point names gets that entry point's name
+        and distribution, so a plugin reads the same in a test as when it is installed
+        (``ticker``, not ``spine_ticker``).
+        """
+        installed = _installed_as(plugin) if name is None else None
+        if installed is not None:
+            name = installed.name
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-        info = PluginInfo(name=name, distribution=None, version=None, module=_module_of(plugin))
+        info = PluginInfo(
+            name=name,
+            distribution=installed.dist.name if installed is not None else None,
+            version=installed.dist.version if installed is not None else None,
+            module=_module_of(plugin),
+        )
         self.infos[name] = info
         self._register(plugin, info)
         return info
@@ -384,6 +397,16 @@ def _incompatibility(dist: Distribution) -> str | None:
     return (
         f"requires {HOST_DISTRIBUTION}{excluded} but {__version__} is running; it was not imported"
     )
+
+
+def _installed_as(plugin: object) -> EntryPoint | None:
+    """The installed ``spine`` entry point naming this module, if one does."""
+    if not isinstance(plugin, types.ModuleType):
+        return None
+    for entry_point in entry_points(ENTRY_POINT_GROUP):
+        if entry_point.value.strip().split(":", 1)[0].strip() == plugin.__name__:
+            return entry_point
+    return None
 
 
 def _module_of(plugin: object) -> str | None:

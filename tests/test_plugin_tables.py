@@ -179,3 +179,16 @@ def test_the_example_plugins_tables_are_in_the_sql_created_by_upgrade_and_in_sta
         engine.dispose()
     status = spine("db", "status")
     assert "otc            otc_0001  otc_0001  up to date" in status
+
+
+@pytest.mark.shipped_plugins
+def test_an_installed_plugin_passed_as_an_object_has_its_installed_name() -> None:
+    import spine_otc
+
+    from spine_host.testing.hosts import make_test_host
+
+    with make_test_host(spine_otc) as host:
+        (otc,) = [info for info in host.plugin_report() if info.module == "spine_otc"]
+        assert (otc.name, otc.distribution) == ("otc", "spine-otc")
+        assert "otc" in host.registries.tables
+        assert "plugin 'otc' (spine-otc" in host.plugins.describe("otc")
