@@ -7,7 +7,7 @@ the installed example plugin through the CLI, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +80,20 @@ def write_revision(folder: Path, revision: str, down: str | None, body: str) -> 
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.shipped_plugins)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, list[object]]:
-    """A database URL, and the storage plugin it needs besides the builtins."""
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, list[object]]]:
+    """An empty database's URL, and the storage plugin it needs besides the builtins."""
     if request.param == "postgres":
         import spine_postgres
 
-        return str(request.getfixturevalue("postgres_url")), [spine_postgres]
-    return f"sqlite:///{tmp_path / 'spine.db'}", []
+        from spine_host.testing.postgres import temporary_database
+
+        # postgres_url says whether a server answers (skip, or fail under CI); the session's
+        # database holds tables other tests made without migrations, so use a fresh one.
+        request.getfixturevalue("postgres_url")
+        with temporary_database() as url:
+            yield url, [spine_postgres]
+        return
+    yield f"sqlite:///{tmp_path / 'spine.db'}", []
 
 
 def test_revision_scripts_run_as_a_lineage_of_their_own(

@@ -52,4 +52,3 @@ def otc_tables() -> PluginTables:
 
 #: What ``spine_register_tables`` registers (lazily: SQLAlchemy is imported only when used).
 OTC_TABLES = otc_tables()
-
