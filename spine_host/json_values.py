@@ -8,8 +8,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 __all__ = ["json_safe"]
 
 
@@ -25,7 +23,9 @@ def json_safe(value: Any) -> Any:
         return json_safe(value.value)
     if isinstance(value, dt.date | dt.time):  # datetime is a date too
         return value.isoformat()
-    if attrs.has(type(value)):
+    if hasattr(type(value), "__attrs_attrs__"):  # attrs.has(), without importing attrs early
+        import attrs
+
         return json_safe(attrs.asdict(value, recurse=False))
     if isinstance(value, Mapping):
         return {str(key): json_safe(item) for key, item in value.items()}

@@ -16,7 +16,7 @@ from spine_host._version import __version__
 from spine_host.cli.context import CliState, SpineCommandGroup
 from spine_host.cli.terminal import escaped_output
 
-__all__ = ["cli", "main"]
+__all__ = ["BUILTIN_COMMANDS", "cli", "load_builtin_command", "main"]
 
 
 class SpineGroup(SpineCommandGroup):
@@ -30,14 +30,37 @@ class SpineGroup(SpineCommandGroup):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Builtin and plugin command names, sorted."""
-        return sorted({*super().list_commands(ctx), *self._load_plugin_commands(ctx)})
+        return sorted(
+            {*BUILTIN_COMMANDS, *super().list_commands(ctx), *self._load_plugin_commands(ctx)}
+        )
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """A builtin command, else one a plugin provides."""
+        """A builtin command (imported now if it was not yet), else one a plugin provides."""
         command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in BUILTIN_COMMANDS:
+            command = load_builtin_command(cmd_name)
+            self.add_command(command, cmd_name)
         if command is None:
             command = self._load_plugin_commands(ctx).get(cmd_name)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands with their short help; builtins' help without importing them."""
+        entries: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            if name in BUILTIN_COMMANDS and name not in self.commands:
+                # A stand-in with the same help text: click shortens it exactly the same way.
+                entries.append((name, click.Command(name, help=BUILTIN_COMMANDS[name][2])))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                entries.append((name, command))
+        if not entries:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in entries)
+        rows = [(name, entry.get_short_help_str(limit)) for name, entry in entries]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command (errors reported as in every group), then release the host.
@@ -68,7 +91,7 @@ class SpineGroup(SpineCommandGroup):
             self._plugin_commands = {
                 name: command
                 for name, command in collector.commands.items()
-                if name not in self.commands
+                if name not in self.commands and name not in BUILTIN_COMMANDS
             }
         return self._plugin_commands
 
@@ -99,45 +122,76 @@ def _configure_logging(verbose: int) -> None:
     root.setLevel(level)
 
 
-def _register_builtin_commands() -> None:
-    from spine_host.cli import (
-        alerts,
-        db,
-        doctor,
-        plugin_new,
-        plugins,
-        quality,
-        rejects,
-        run_control,
-        runs,
-        schedule_actions,
-        scheduler,
-        schedules,
-        workflows,
-    )
-    from spine_host.cli import config as config_commands
-    from spine_host.cli import pipelines as pipeline_commands
-    from spine_host.cli import sources as sources_commands
+#: Builtin commands: name -> (modules to import, the command's attribute in the first, the
+#: command's help as --help lists it). A command's modules are imported when it is used, so
+#: ``spine --help`` and each command import only what they need; a test keeps the help here
+#: equal to each command's own.
+BUILTIN_COMMANDS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "alerts": (
+        ("spine_host.cli.alerts",),
+        "alerts_group",
+        "Alert channels, test deliveries and the alerts raised.",
+    ),
+    "config": (("spine_host.cli.config",), "config_group", "Show or check spine.toml."),
+    "db": (("spine_host.cli.db",), "db_group", "Create, migrate and inspect spine's tables."),
+    "doctor": (
+        ("spine_host.cli.doctor",),
+        "doctor_command",
+        "Check configuration, plugins and storage; exit 1 if anything is wrong.",
+    ),
+    "pipelines": (
+        ("spine_host.cli.pipelines",),
+        "pipelines_group",
+        "List and run pipelines; list their runs and inspect one.",
+    ),
+    "plugin": (
+        ("spine_host.cli.plugin_new",),
+        "plugin_group",
+        "Write your own plugin: start a distribution from a template.",
+    ),
+    "plugins": (
+        ("spine_host.cli.plugins",),
+        "plugins_command",
+        "List builtin and installed plugins with their status and what each provides.",
+    ),
+    "quality": (("spine_host.cli.quality",), "quality_group", "Inspect quality check results."),
+    "rejects": (("spine_host.cli.rejects",), "rejects_group", "Inspect rejected records."),
+    "runs": (
+        ("spine_host.cli.runs", "spine_host.cli.run_control"),
+        "runs_group",
+        "Workflow run history: list, inspect, resume, retry, reap crashed runs.",
+    ),
+    "schedules": (
+        ("spine_host.cli.schedules", "spine_host.cli.schedule_actions"),
+        "schedules_group",
+        "List, inspect and operate schedules: next fires, history, run-now, pause, backfill.",
+    ),
+    "scheduler": (
+        ("spine_host.cli.scheduler",),
+        "scheduler_group",
+        "Run the scheduler service that fires schedules.",
+    ),
+    "sources": (
+        ("spine_host.cli.sources",),
+        "sources_group",
+        "List source types or preview a configured source.",
+    ),
+    "workflows": (
+        ("spine_host.cli.workflows",),
+        "workflows_group",
+        "List, inspect and run workflows.",
+    ),
+}
 
-    cli.add_command(plugins.plugins_command)
-    cli.add_command(plugin_new.plugin_group)
-    cli.add_command(doctor.doctor_command)
-    cli.add_command(config_commands.config_group)
-    cli.add_command(db.db_group)
-    cli.add_command(sources_commands.sources_group)
-    cli.add_command(pipeline_commands.pipelines_group)
-    cli.add_command(quality.quality_group)
-    cli.add_command(rejects.rejects_group)
-    cli.add_command(workflows.workflows_group)
-    cli.add_command(runs.runs_group)
-    cli.add_command(schedules.schedules_group)  # with schedule_actions' commands
-    cli.add_command(scheduler.scheduler_group)
-    cli.add_command(alerts.alerts_group)
-    del schedule_actions  # imported for the commands it adds to schedules_group
-    del run_control  # imported for the commands it adds to runs_group
 
+def load_builtin_command(name: str) -> click.Command:
+    """Import a builtin command's modules and return the command (see BUILTIN_COMMANDS)."""
+    import importlib
 
-_register_builtin_commands()
+    modules, attribute, _ = BUILTIN_COMMANDS[name]
+    loaded = [importlib.import_module(module) for module in modules]
+    command: click.Command = getattr(loaded[0], attribute)
+    return command
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import click
 
 from spine_host.errors import ErrorCategory, SpineError
@@ -28,12 +27,18 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
-@attrs.define
 class CliState:
-    """Per-invocation state; the host is built on first use so ``--help`` stays cheap."""
+    """Per-invocation state; the host is built on first use so ``--help`` stays cheap.
 
-    config_path: str | None = None
-    _host: Host | None = None
+    A plain class, not attrs: importing attrs is a sixth of ``spine --help``'s start-up.
+    """
+
+    def __init__(self, config_path: str | None = None, host: Host | None = None) -> None:
+        self.config_path = config_path
+        self._host = host  # given by tests and embedders; built from config_path otherwise
+
+    def __repr__(self) -> str:
+        return f"CliState(config_path={self.config_path!r})"
 
     def host(self) -> Host:
         """The host for this invocation (configuration read and plugins loaded once)."""
