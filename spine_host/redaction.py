@@ -108,8 +108,17 @@ class RedactingFilter(logging.Filter):
         self._redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Render the message, mask it, and keep the record."""
-        message = record.getMessage()
+        """Render the message, mask it, and keep the record.
+
+        A record whose arguments do not fit its format (``log.info("%d", "x")``) is kept with
+        its format string as the message: logging reports such a record instead of raising
+        inside the caller, and a filter must not raise either (filters run before that guard).
+        """
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = f"{record.msg!s} (its arguments could not be formatted)"
+            record.msg, record.args = message, None
         masked = self._redactor.redact(message)
         if masked != message:
             record.msg, record.args = masked, None

@@ -69,3 +69,15 @@ def test_a_failed_run_stores_its_error_with_the_url_masked(tmp_path) -> None:  #
         assert "api_key=***" in text
     finally:
         host.close()
+
+
+def test_the_logging_filter_keeps_a_record_whose_arguments_do_not_fit() -> None:
+    import logging
+
+    from spine_host.redaction import RedactingFilter, Redactor
+
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "%d rows for s3cret", ("a",), None
+    )
+    assert RedactingFilter(Redactor({"s3cret"})).filter(record) is True
+    assert record.getMessage() == "%d rows for *** (its arguments could not be formatted)"
