@@ -125,13 +125,17 @@ def make_host_without_reset(url: str):  # type: ignore[no-untyped-def]
 
 
 def wait_for_running_step(
-    history: WorkflowHistoryRepository, process: subprocess.Popen[str], step: str
+    history: WorkflowHistoryRepository,
+    process: subprocess.Popen[str],
+    step: str,
+    workflow: str = "tests.crash",
 ) -> str:
+    """The run id of ``workflow`` once ``step`` shows RUNNING (a failure if the process ends)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the run ended early: {process.communicate()}")
-        for run in history.list_runs(workflow="tests.crash"):
+        for run in history.list_runs(workflow=workflow):
             full = history.require_run(run.run_id)
             latest = full.latest_attempts()
             if step in latest and latest[step].status is StepStatus.RUNNING:

@@ -28,8 +28,9 @@ from spine_host.orchestration.workflow import Step, Workflow
 from spine_host.storage.fencing import FencedError
 from spine_host.storage.types import utc_now
 from tests.plugin_distributions import SPINE, install_dist_info
-from tests.plugins.workflow_fixtures import make_host, storage_plugins, storage_url
+from tests.plugins.workflow_fixtures import make_host, storage_url
 from tests.plugins.workflow_observer import RunObserver
+from tests.test_crash_resume import make_host_without_reset, wait_for_running_step
 
 __all__ = ["storage_url"]
 
@@ -303,10 +304,10 @@ def test_cancel_from_another_process_stops_a_run_driven_by_spine_workflows_run(
         stderr=subprocess.PIPE,
         text=True,
     )
-    observer = _observer_host(storage_url)
+    observer = make_host_without_reset(storage_url)
     history = WorkflowHistoryRepository(observer.storage)
     try:
-        run_id = _wait_for_running_step(history, driver, "wait")
+        run_id = wait_for_running_step(history, driver, "wait", workflow="tests.cancel")
 
         cancelled = spine("runs", "cancel", run_id, "--reason", "maintenance window")
 
@@ -337,25 +338,3 @@ def test_cancel_from_another_process_stops_a_run_driven_by_spine_workflows_run(
             driver.kill()
             driver.wait()
         observer.close()
-
-
-def _observer_host(url: str):  # type: ignore[no-untyped-def]
-    """A host on the same database that leaves its history alone."""
-    from spine_host.host import Host
-
-    return Host(plugins=storage_plugins(url), load_entrypoints=False, storage_url=url, environ={})
-
-
-def _wait_for_running_step(
-    history: WorkflowHistoryRepository, process: subprocess.Popen[str], step: str
-) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the run ended early: {process.communicate()}")
-        for run in history.list_runs(workflow="tests.cancel"):
-            latest = history.require_run(run.run_id).latest_attempts()
-            if step in latest and latest[step].status is StepStatus.RUNNING:
-                return run.run_id
-        time.sleep(0.05)
-    pytest.fail(f"step {step} never showed as RUNNING")
