@@ -30,6 +30,7 @@ from spine_host.storage.types import utc_now
 from tests.plugin_distributions import SPINE, install_dist_info
 from tests.plugins.workflow_fixtures import make_host, storage_url
 from tests.plugins.workflow_observer import RunObserver
+from tests.test_cli_schedule_actions import runner
 from tests.test_crash_resume import make_host_without_reset, wait_for_running_step
 
 __all__ = ["storage_url"]
@@ -286,15 +287,7 @@ def test_cancel_from_another_process_stops_a_run_driven_by_spine_workflows_run(
     env["PYTHONPATH"] = os.pathsep.join([str(site), str(REPO)])
     env["VENDOR_TOKEN"] = "tok-5ecret-9"
 
-    def spine(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [SPINE, "--config", str(config), *args],
-            env=env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
+    spine = runner(config, env)
 
     driver = subprocess.Popen(
         [SPINE, "--config", str(config), "workflows", "run", "tests.cancel", "-p", f"dir={work}"],
