@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import socket
-import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -138,6 +136,8 @@ class SpineError(Exception):
             "context": {key: json_safe(value) for key, value in self.context.items()},
         }
         if self.cause is not None:
+            import traceback  # only for errors that are written down: start-up stays light
+
             cause_type = _qualified_name(type(self.cause))
             if self.withhold_cause_text:
                 frames = "".join(traceback.format_tb(self.cause.__traceback__))
@@ -195,7 +195,7 @@ def _builtin_category(exc: BaseException) -> ErrorCategory:
     # Order matters: FileNotFoundError is an OSError, TimeoutError is an OSError too.
     if isinstance(exc, FileNotFoundError):
         return ErrorCategory.NOT_FOUND
-    if isinstance(exc, TimeoutError | socket.timeout):
+    if isinstance(exc, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
         return ErrorCategory.TIMEOUT
     if isinstance(exc, PermissionError):
         return ErrorCategory.AUTH

@@ -17,6 +17,7 @@ at the first raising implementation. :class:`PluginLoader` does none of these:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import importlib
 import logging
@@ -25,7 +26,6 @@ import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import attrs
 import pluggy
 
 from spine_host import hookspecs
@@ -71,7 +71,9 @@ class PluginStatus(enum.StrEnum):
     CONFLICT = "conflict"
 
 
-@attrs.define
+# A dataclass, not attrs: importing attrs would be an eighth of `spine --help`, which loads
+# plugins to list their commands.
+@dataclasses.dataclass(slots=True)
 class PluginInfo:
     """What ``spine plugins`` reports for one plugin."""
 
@@ -81,9 +83,9 @@ class PluginInfo:
     status: PluginStatus = PluginStatus.OK
     builtin: bool = False
     module: str | None = None
-    errors: list[str] = attrs.field(factory=list)
-    hooks: list[str] = attrs.field(factory=list)
-    provides: dict[str, list[str]] = attrs.field(factory=dict)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    hooks: list[str] = dataclasses.field(default_factory=list)
+    provides: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     @property
     def problem(self) -> bool:

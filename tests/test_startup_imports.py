@@ -1,5 +1,6 @@
 """Start-up stays cheap: ``import spine_host``, ``spine --help`` and ``spine --version`` import no
-driver or heavy library, and ``spine plugins`` imports no plugin's implementation modules."""
+driver or heavy library, ``spine plugins`` imports no plugin's implementation modules, and
+``spine runs list`` on SQLite reads without SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -81,6 +82,54 @@ def test_help_reads_only_the_disabled_plugins_of_a_config_file(tmp_path: Path) -
     )
     imported = heavy_among(modules_after(PROBE, "--help", cwd=tmp_path))
     assert imported == [], f"spine --help with a spine.toml imported {imported}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs", "list"],
+        ["runs", "list", "--json"],
+        ["runs", "list", "--workflow", "startup.probe", "--status", "failed", "--since", "7d"],
+    ],
+)
+def test_listing_runs_on_sqlite_imports_no_sqlalchemy(tmp_path: Path, args: list[str]) -> None:
+    from datetime import timedelta
+
+    from spine_host.host import Host
+    from spine_host.orchestration.history import WorkflowHistoryRepository
+    from spine_host.orchestration.records import RunStatus, WorkflowRun
+    from spine_host.storage import schema
+    from spine_host.storage.types import utc_now
+
+    (tmp_path / "spine.toml").write_text('[storage]\nurl = "sqlite:///spine.db"\n')
+    url = f"sqlite:///{tmp_path}/spine.db"
+    with Host(load_entrypoints=False, storage_url=url, environ={}) as host:
+        schema.metadata.create_all(host.storage.engine)  # type: ignore[attr-defined]
+        started = utc_now() - timedelta(hours=1)
+        WorkflowHistoryRepository(host.storage).save_run(
+            WorkflowRun(
+                run_id="5a" * 16,
+                workflow="startup.probe",
+                status=RunStatus.FAILED,
+                params={"week_ending": "2025-12-26"},
+                error={"message": "boom"},
+                error_category="SOURCE",
+                started_at=started,
+                finished_at=started + timedelta(seconds=3),
+            )
+        )
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert "5a" * 16 in result.stdout, result.stderr  # the run was listed...
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    imported = sorted(name for name in loaded if name.split(".")[0] in {"sqlalchemy", "alembic"})
+    assert imported == [], f"spine {' '.join(args)} imported {imported[:5]}..."  # ...by sqlite3
 
 
 @pytest.mark.slow

@@ -81,7 +81,7 @@ class SpineGroup(SpineCommandGroup):
             collector = click.Group("plugin-commands")
             # Only to find commands: strictness and plugin problems are reported when a command
             # builds its host, never while listing help.
-            from spine_host.config import disabled_plugins
+            from spine_host._config_file import disabled_plugins
             from spine_host.plugins import PluginLoader
 
             disable = disabled_plugins(ctx.params.get("config_path"))

@@ -62,7 +62,7 @@ def list_command(
 ) -> None:
     """Runs, newest first."""
     since_at = parse_since(since) if since else None  # a bad value is a usage error first
-    history = _history(state)
+    history = _run_listing(state)
     if workflow is not None:
         _check_workflow_known(state, history, workflow)
     runs = history.list_runs(
@@ -249,6 +249,13 @@ def _history(state: CliState) -> Any:
     storage = state.host().storage
     require_tables(storage, [schema.workflow_runs, schema.workflow_steps])
     return WorkflowHistoryRepository(storage)
+
+
+def _run_listing(state: CliState) -> Any:
+    """What lists runs: ``sqlite3`` alone on a SQLite file, else the repository."""
+    from spine_host.cli.run_listing import run_listing
+
+    return run_listing(state.host(), lambda: _history(state))
 
 
 def _runner(state: CliState, **options: Any) -> Any:
