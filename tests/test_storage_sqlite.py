@@ -182,6 +182,14 @@ def test_upsert_refreshes_updated_at(file_host: Host) -> None:
     assert rows[0]["updated_at"] > early
 
 
+def test_a_column_of_a_newer_schema_says_to_run_db_upgrade(file_host: Host) -> None:
+    file_host.storage.execute("CREATE TABLE workflow_steps (run_id TEXT)")  # an older shape
+    with pytest.raises(SpineError) as raised:
+        file_host.storage.query("SELECT worker FROM workflow_steps")
+    assert "older than this spine-host" in raised.value.message
+    assert "spine db upgrade" in raised.value.message
+
+
 def test_a_missing_spine_table_says_to_run_db_upgrade(file_host: Host) -> None:
     with pytest.raises(SpineError) as raised:
         file_host.storage.query("SELECT * FROM workflow_runs")

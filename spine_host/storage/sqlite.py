@@ -234,6 +234,15 @@ def classify_sqlite_error(exc: BaseException, *, where: str = "sqlite") -> Spine
             context=context,
             cause=exc,
         )
+    if "no such column" in lowered:  # a table from an older spine-host: not migrated yet
+        return SpineError(
+            f"{where}: {text}; the database schema is older than this spine-host: run "
+            "`spine db upgrade`",
+            category=ErrorCategory.STORAGE,
+            retryable=False,
+            context=context,
+            cause=exc,
+        )
     if "no such table" in lowered:
         return SpineError(
             f"{where}: {text}; run `spine db upgrade` to create spine's tables",

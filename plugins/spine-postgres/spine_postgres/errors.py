@@ -57,6 +57,7 @@ _QUOTED_VALUE = re.compile(r'"(?:[^"]|"")*"')
 # only the part before the value is read.
 _COPY_POSITION = re.compile(r"COPY (?P<table>[^,]+), line (?P<row>\d+), column (?P<column>[^:]+)")
 _UNDEFINED_TABLE = "42P01"
+_UNDEFINED_COLUMN = "42703"  # a column of a newer spine-host than the database's schema
 
 
 @attrs.frozen
@@ -123,7 +124,7 @@ def classify_postgres_error(
     else:
         code = f" [{sqlstate}]" if sqlstate else ""
         message = f"PostgreSQL{where}{code}: {primary}"
-    if sqlstate == _UNDEFINED_TABLE:
+    if sqlstate in (_UNDEFINED_TABLE, _UNDEFINED_COLUMN):
         message = f"{message}; {UPGRADE_HINT}"
     context = _context(error, sqlstate, server)
     position = _copy_position(error, sqlstate)

@@ -200,6 +200,17 @@ def test_integrity_violation_wrapped_by_sqlalchemy_is_classified(
     assert "[SQL:" not in error.message
 
 
+def test_undefined_column_says_to_run_db_upgrade(
+    host: Host, connect: Callable[..., psycopg.Connection[Any]]
+) -> None:
+    connection = connect(autocommit=True)
+
+    error = host.classify(raised_by(lambda: connection.execute("SELECT no_such_column")))
+
+    assert error.context["sqlstate"] == "42703"
+    assert "spine db upgrade" in error.message
+
+
 def test_undefined_table_says_to_run_db_upgrade(
     host: Host, connect: Callable[..., psycopg.Connection[Any]]
 ) -> None:
