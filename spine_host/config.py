@@ -18,6 +18,8 @@ from typing import Any
 
 import attrs
 
+from spine_host._config_file import disabled_plugins, find_config_file
+from spine_host._config_file import interpolate as _interpolate
 from spine_host.errors import ConfigError
 from spine_host.redaction import Redactor, is_secret_key, redact_url
 from spine_host.severity import Severity
@@ -36,15 +38,11 @@ __all__ = [
 ]
 
 DEFAULT_STORAGE_URL = "sqlite:///spine.db"
-CONFIG_ENV = "SPINE_CONFIG"
 
 
 def _masked(options: dict[str, Any]) -> str:
     """A table's repr with credential keys masked (reprs end up in logs and tracebacks)."""
     return repr(Redactor().redact_data(options))
-
-
-_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
 @attrs.frozen
@@ -116,6 +114,8 @@ class SpineConfig:
     sources: dict[str, SourceConfig] = attrs.field(factory=dict)
     schedules: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     freshness: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: ``[executors.NAME]``: each executor's own options (spine-celery's broker...).
+    executors: dict[str, dict[str, Any]] = attrs.field(factory=dict, repr=False)
     path: Path | None = None
     secrets: frozenset[str] = attrs.field(default=frozenset(), repr=False)
 
@@ -137,6 +137,8 @@ class SpineConfig:
             "schedules": {name: dict(table) for name, table in self.schedules.items()},
             "freshness": {name: dict(table) for name, table in self.freshness.items()},
         }
+        if self.executors:
+            data["executors"] = {name: dict(table) for name, table in self.executors.items()}
         for name, channel in self.alerts.channels.items():
             table = converter.unstructure(channel)
             table["min_severity"] = channel.min_severity.name
@@ -150,23 +152,6 @@ class SpineConfig:
         """:meth:`to_dict` with every secret shown as ``***``; safe to print."""
         result: dict[str, Any] = self.redactor.redact_data(self.to_dict())
         return result
-
-
-def find_config_file(path: str | os.PathLike[str] | None = None) -> Path | None:
-    """The config file to read: ``path``, ``$SPINE_CONFIG``, ``./spine.toml``, or None.
-
-    A file named explicitly (argument or environment) that does not exist is an error; a missing
-    ``./spine.toml`` just means "use the defaults".
-    """
-    named = path if path is not None else os.environ.get(CONFIG_ENV) or None
-    if named is not None:
-        candidate = Path(named)
-        if not candidate.is_file():
-            origin = "--config" if path is not None else f"${CONFIG_ENV}"
-            raise ConfigError(f"config file {str(candidate)!r} (from {origin}) does not exist")
-        return candidate
-    default = Path("spine.toml")
-    return default if default.is_file() else None
 
 
 def load_config(
@@ -197,30 +182,6 @@ def load_config(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}", cause=exc) from exc
     return parse_config(raw, path=file, environ=environ)
-
-
-def disabled_plugins(
-    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
-) -> list[str]:
-    """``[plugins] disable`` alone, read without validating the rest of the file.
-
-    What the CLI needs to list plugin commands for ``spine --help``, without importing cattrs
-    for the whole configuration. Lenient: no file, an unreadable one or a ``disable`` that is
-    not a list of strings gives ``[]`` (:func:`load_config` reports those problems).
-    """
-    try:
-        file = find_config_file(path)
-        if file is None:
-            return []
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-        table = raw.get("plugins")
-        names = table.get("disable") if isinstance(table, dict) else None
-        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-            return []
-        environ = environ if environ is not None else os.environ
-        return [_interpolate(name, environ, "plugins.disable", set(), file) for name in names]
-    except (ConfigError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return []
 
 
 def parse_config(
@@ -274,12 +235,15 @@ def parse_config(
         },
         schedules=dict(_tables(data.get("schedules", {}), "schedules")),
         freshness=dict(_tables(data.get("freshness", {}), "freshness")),
+        executors=dict(_tables(data.get("executors", {}), "executors")),
         path=path,
         secrets=frozenset(secrets),
     )
 
 
-_TOP_LEVEL_KEYS = frozenset({"storage", "plugins", "alerts", "sources", "schedules", "freshness"})
+_TOP_LEVEL_KEYS = frozenset(
+    {"storage", "plugins", "alerts", "sources", "schedules", "freshness", "executors"}
+)
 _CHANNEL_KEYS = frozenset({"type", "min_severity", "domains", "enabled", "throttle"})
 
 
@@ -362,39 +326,3 @@ def _credential_values(value: Any, key: str = "") -> list[str]:
     if isinstance(value, str) and key and is_secret_key(key):
         return [value]
     return []
-
-
-def _interpolate(
-    value: Any, environ: Mapping[str, str], path: str, secrets: set[str], file: Path | None
-) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: _interpolate(item, environ, f"{path}.{key}" if path else key, secrets, file)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _interpolate(item, environ, f"{path}[{index}]", secrets, file)
-            for index, item in enumerate(value)
-        ]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def substitute(match: re.Match[str]) -> str:
-        name, default = match["name"], match["default"]
-        if name in environ:
-            found = environ[name]
-        elif default is not None:
-            found = default
-        else:
-            where = f" in {file}" if file else ""
-            raise ConfigError(
-                f"{path}: environment variable {name} is not set (referenced as ${{{name}}}"
-                f"{where}); set it or give a default as ${{{name}:-value}}",
-                context={"variable": name, "path": path},
-            )
-        if found:
-            secrets.add(found)
-        return found
-
-    return _VARIABLE.sub(substitute, value)

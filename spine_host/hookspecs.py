@@ -198,13 +198,20 @@ def spine_register_executors(register: Register[type[Executor]]) -> None:
         ``register.lazy(name, "package.module:ExecutorClass", replace=False)``; the builtin is
         ``local``.
 
-    Called when the host is built; the runner instantiates the executor a run asks for.
+    Called when the host is built; the runner builds the executor a run asks for (the
+    workflow's ``executor``, or ``--executor``) through ``Host.executor(name)``: with a
+    ``from_host(host, name, config)`` classmethod its ``[executors.NAME]`` table is structured
+    into its ``Config``, else it is built with no arguments. An executor's ``submit(work)``
+    receives a ``StepWork``: an in-process executor calls ``work.run_here()``; one with
+    ``remote = True`` sends ``work.ref.to_json()`` (a step reference, never a closure) to a
+    worker that runs ``spine_host.orchestration.remote_worker.run_step_ref`` (see
+    ``spine_host.orchestration.contracts.Executor`` and spine-celery).
 
     Example::
 
         @hookimpl
         def spine_register_executors(register):
-            register("dask", DaskExecutor)
+            register.lazy("celery", "spine_celery.executor:CeleryExecutor")
     """
 
 

@@ -174,12 +174,34 @@ class Host:
         instance: AlertChannel = cls(name, config)  # type: ignore[call-arg]
         return instance
 
+    def executor(self, name: str) -> Executor:
+        """A new executor ``name`` (for one run), configured from ``[executors.NAME]``.
+
+        A class with a ``from_host(host, name, config)`` classmethod gets its options
+        structured into its ``Config`` attrs class (the raw table when it has none); any other
+        class is built with no arguments and takes no options.
+        """
+        cls = self.registries.executors.get(name)
+        options = self.config.executors.get(name, {})
+        from_host = getattr(cls, "from_host", None)
+        if from_host is None:
+            self._structure_options(cls, options, f"executors.{name}")  # refuses options
+            instance: Executor = cls()
+            return instance
+        if getattr(cls, "Config", None) is None:
+            built: Executor = from_host(self, name, dict(options))
+            return built
+        config = self._structure_options(cls, options, f"executors.{name}")
+        configured: Executor = from_host(self, name, config)
+        return configured
+
     def check_configured(self) -> list[str]:
         """Validate every configured source and channel against its type; one message each."""
         problems: list[str] = []
         checks: list[tuple[Callable[[str], object], Iterable[str]]] = [
             (self.source, self.config.sources),
             (self.alert_channel, self.config.alerts.channels),
+            (lambda name: self.executor(name).shutdown(wait=False), self.config.executors),
         ]
         for build, names in checks:
             for name in names:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,7 @@ def run_checks(host: Host) -> list[Check]:
     checks.extend(_registration_checks(host))
     for problem in host.check_configured():
         checks.append(Check("configured", False, problem))
+    checks.extend(_executor_checks(host))
     storage = _check("storage", lambda: _storage_detail(host), host)
     checks.append(storage)
     if storage.ok:
@@ -62,6 +64,30 @@ def _registration_checks(host: Host) -> list[Check]:
     if not failed:
         checks.append(Check("registrations", True, f"{len(lazy)} lazy registration(s) load"))
     return checks
+
+
+def _executor_checks(host: Host) -> list[Check]:
+    """Each executor configured in ``[executors]`` that can check itself (``health()``, e.g.
+    spine-celery reaching its broker), built as a run would build it."""
+    checks = []
+    for name in sorted(host.config.executors):
+        if name not in host.registries.executors:
+            known = ", ".join(sorted(host.registries.executors.names()))
+            checks.append(Check(f"executor {name}", False, f"no executor {name!r}; known: {known}"))
+            continue
+        checks.append(
+            _check(f"executor {name}", functools.partial(_executor_detail, host, name), host)
+        )
+    return checks
+
+
+def _executor_detail(host: Host, name: str) -> str:
+    executor = host.executor(name)
+    try:
+        health = getattr(executor, "health", None)
+        return str(health()) if health is not None else "configured (no check offered)"
+    finally:
+        executor.shutdown(wait=False)
 
 
 def _check(name: str, probe: Callable[[], str], host: Host) -> Check:

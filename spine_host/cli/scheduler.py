@@ -46,25 +46,57 @@ def scheduler_group() -> None:
     show_default=True,
     help="On SIGTERM/Ctrl-C, how long running fires may take to finish (e.g. 30s, 5m).",
 )
+@click.option(
+    "--heartbeat-interval",
+    default="10s",
+    show_default=True,
+    help="How often this replica says it is alive, for its fires and the runs it drives.",
+)
+@click.option(
+    "--stale-after",
+    default="60s",
+    show_default=True,
+    help="Silence after which another replica reaps a run (resuming it when its workflow "
+    "says resume_on_crash) and a remote worker's attempt counts as CRASHED.",
+)
 @pass_state
-def run_command(state: CliState, max_workers: int, grace: str) -> None:
+def run_command(
+    state: CliState, max_workers: int, grace: str, heartbeat_interval: str, stale_after: str
+) -> None:
     """Fire every enabled schedule on time, in the foreground, until SIGTERM or Ctrl-C.
 
     Start several (here or on other machines) against one PostgreSQL database for high
     availability: each nominal fire time runs exactly once. Prints one line per fire outcome.
     """
+    from spine_host.orchestration.heartbeat import stale_after_problem
     from spine_host.orchestration.schedule import parse_duration
     from spine_host.orchestration.scheduler import SchedulerService
     from spine_host.pipelines._storage import require_tables
     from spine_host.storage import schema
 
-    try:
-        grace_seconds = parse_duration(grace)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--grace") from None
+    seconds: dict[str, float] = {}
+    for hint, text in (
+        ("--grace", grace),
+        ("--heartbeat-interval", heartbeat_interval),
+        ("--stale-after", stale_after),
+    ):
+        try:
+            seconds[hint] = parse_duration(text) or 0.0
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+    problem = stale_after_problem(seconds["--stale-after"], seconds["--heartbeat-interval"])
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="--stale-after")
+    grace_seconds = seconds["--grace"]
     host = state.host()
     require_tables(host.storage, [schema.schedules, schema.schedule_runs, schema.workflow_runs])
-    service = SchedulerService(host, max_workers=max_workers, observer=_print_fire)
+    service = SchedulerService(
+        host,
+        max_workers=max_workers,
+        observer=_print_fire,
+        heartbeat_interval=seconds["--heartbeat-interval"],
+        stale_after=seconds["--stale-after"],
+    )
     schedules = service.list_schedules()
     if not schedules:
         raise click.UsageError(

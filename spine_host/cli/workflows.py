@@ -62,7 +62,9 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
     click.echo(f"{workflow.name}: {workflow.description or '(no description)'}")
     click.echo(
         f"max_concurrency {workflow.max_concurrency}, "
-        f"timeout {format_duration(workflow.timeout) or '-'}, executor {workflow.executor}, "
+        f"timeout {format_duration(workflow.timeout) or '-'}, executor {workflow.executor}"
+        f"{f', queue {workflow.queue}' if workflow.queue else ''}"
+        f"{', resume_on_crash' if workflow.resume_on_crash else ''}, "
         f"defaults {format_params(workflow.defaults) or '-'}"
     )
     rows = []
@@ -85,14 +87,23 @@ def show_command(state: CliState, name: str, as_json: bool) -> None:
     metavar="KEY=VALUE",
     help="A run param; repeat for more (lists are comma-separated, a key only once).",
 )
+@click.option(
+    "--executor",
+    metavar="NAME",
+    help="Run the steps on this registered executor instead of the workflow's own "
+    "(e.g. celery, with spine-celery installed).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
-def run_command(state: CliState, name: str, params: tuple[str, ...], as_json: bool) -> None:
-    """Run workflow NAME and wait for it; exit 1 unless it COMPLETED, 2 for bad params."""
+def run_command(
+    state: CliState, name: str, params: tuple[str, ...], executor: str | None, as_json: bool
+) -> None:
+    """Run workflow NAME and wait for it; exit 1 unless it COMPLETED, 2 for bad params or a
+    workflow the executor cannot run."""
     # The same -p rules as `spine pipelines run`: KEY=VALUE, each key once. Bad params raise
     # VALIDATION before a run exists, which the group reports with exit 2.
     runner = _runner(state)
-    run = runner.run(name, parse_param_options(params))
+    run = runner.run(name, parse_param_options(params), executor=executor)
     emit_run(run, as_json=as_json, order=runner.workflow(name).order)
 
 
@@ -140,6 +151,8 @@ def _describe(workflow: Workflow, host: Host) -> dict[str, Any]:
         "max_concurrency": workflow.max_concurrency,
         "timeout": workflow.timeout,
         "executor": workflow.executor,
+        "queue": workflow.queue,
+        "resume_on_crash": workflow.resume_on_crash,
         "defaults": dict(workflow.defaults),
         "steps": [_describe_step(workflow.step(name), host) for name in workflow.order],
     }
@@ -168,4 +181,6 @@ def _describe_step(step: Step, host: Host) -> dict[str, Any]:
         step.timeout,
         step.on_failure.value,
     )
-    return dict(zip(_STEP_KEYS, values, strict=True))
+    described = dict(zip(_STEP_KEYS, values, strict=True))
+    described["queue"] = step.queue
+    return described

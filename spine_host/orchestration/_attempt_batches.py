@@ -24,7 +24,7 @@ from spine_host.orchestration._attempt_endings import (
     end_executions,
     execution_status,
 )
-from spine_host.orchestration._attempt_sql import attempt_statements
+from spine_host.orchestration._attempt_sql import CLAIM_COLUMNS, attempt_statements
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus
 from spine_host.storage import schema
 from spine_host.storage.fencing import share_locked
@@ -47,10 +47,12 @@ _OWNED_SELECT = sa.select(_runs.c.run_id, _runs.c.cancel_requested_at).where(
 )
 
 # Prepared once: executemany with per-row key parameters (named apart from the SET columns).
+# Only a RUNNING row takes an end: one a remote worker already ended keeps its own.
 _UPDATE_ATTEMPT = _steps.update().where(
     _steps.c.run_id == sa.bindparam("key_run_id"),
     _steps.c.step_name == sa.bindparam("key_step_name"),
     _steps.c.attempt == sa.bindparam("key_attempt"),
+    _steps.c.status == StepStatus.RUNNING.value,
 )
 
 
@@ -209,7 +211,7 @@ def _key(attempt: StepAttempt) -> tuple[str, str, int]:
 
 
 def _update_parameters(attempt: StepAttempt) -> dict[str, Any]:
-    row = attempt.to_row()
+    row = {name: value for name, value in attempt.to_row().items() if name not in CLAIM_COLUMNS}
     parameters = {f"key_{name}": row.pop(name) for name in _STEP_KEY}
     parameters.update(row)
     return parameters

@@ -18,17 +18,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from spine_host.orchestration.records import RunStatus, StepAttempt
+from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus
 from spine_host.storage import schema
 from spine_host.storage.fencing import share_locked
 from spine_host.storage.types import utc_now
 
-__all__ = ["AttemptStatements", "attempt_statements"]
+__all__ = ["CLAIM_COLUMNS", "AttemptStatements", "attempt_statements"]
 
 _runs = schema.workflow_runs
 _steps = schema.workflow_steps
 _KEY = ("run_id", "step_name", "attempt")
 _FAST_DIALECTS = frozenset({"sqlite", "postgresql"})
+#: Columns a remote executor's worker writes (its claim); the runner's writes leave them alone.
+CLAIM_COLUMNS = frozenset({"worker", "claimed_at", "heartbeat_at"})
 
 
 class _Compiled:
@@ -81,10 +83,15 @@ class AttemptStatements:
         self.insert = _Compiled(
             _steps.insert().values({name: sa.bindparam(name) for name in columns}), dialect
         )
-        changed = [name for name in columns if name not in _KEY and name != "created_at"]
+        changed = [
+            name
+            for name in columns
+            if name not in _KEY and name != "created_at" and name not in CLAIM_COLUMNS
+        ]
         self.update = _Compiled(
             _steps.update()
             .where(*(_steps.c[name] == sa.bindparam(f"key_{name}") for name in _KEY))
+            .where(_steps.c.status == StepStatus.RUNNING.value)
             .values({name: sa.bindparam(name) for name in changed}),
             dialect,
         )
@@ -103,7 +110,11 @@ class AttemptStatements:
         cursor.executemany(self.insert.sql, rows)
 
     def update_attempts(self, cursor: Any, attempts: Sequence[StepAttempt]) -> None:
-        """Write the current state of ``attempts`` over their rows."""
+        """Write the end of ``attempts`` over their rows, where those are still RUNNING.
+
+        An attempt a remote worker ended itself already holds its end: the runner's copy of
+        it changes nothing, and a runner's late verdict (a timeout) cannot overwrite it.
+        """
         rows = []
         for attempt in attempts:
             values = attempt.to_row()

@@ -89,6 +89,14 @@ class LiveAttempts:
             if future in self._live
         ]
 
+    def take(self, step_name: str, attempt: int) -> LiveAttempt | None:
+        """Stop waiting for attempt ``attempt`` of ``step_name``; it, if it was live."""
+        for future, live in list(self._live.items()):
+            if live.record.step_name == step_name and live.record.attempt == attempt:
+                del self._live[future]
+                return live
+        return None
+
     def expire(self, now: float) -> list[LiveAttempt]:
         """Let go of the attempts still running past their deadline at ``now``.
 

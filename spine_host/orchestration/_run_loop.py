@@ -50,6 +50,8 @@ records in batches on a thread of its own; the runner closes it before recording
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +74,8 @@ from spine_host.orchestration._live_attempts import (
 from spine_host.orchestration._log_capture import run_logged
 from spine_host.orchestration._log_writer import RunLogWriter
 from spine_host.orchestration._run_plan import KeptStep, RunPlan
+from spine_host.orchestration.attempt_claims import AttemptClaims
+from spine_host.orchestration.heartbeat import DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_STALE_AFTER
 from spine_host.orchestration.records import (
     SKIP_CONDITION,
     SKIP_UPSTREAM_FAILED,
@@ -80,6 +84,7 @@ from spine_host.orchestration.records import (
     StepAttempt,
     StepStatus,
 )
+from spine_host.orchestration.step_ref import StepRef, StepWork
 from spine_host.orchestration.steps import AttemptOutcome, StepContext, run_attempt
 from spine_host.pipelines.context import ExecutionContext
 from spine_host.storage.fencing import Fence
@@ -131,6 +136,9 @@ class RunLoop:
         cancel_requested: the cancellation asked for the run, once the heartbeat saw one
             (call :meth:`wake` then, so the loop sees it at once).
         poll_interval: longest wait between two ``should_stop`` checks while steps run.
+        heartbeat_interval: seconds between a remote worker's heartbeats of an attempt.
+        stale_after: seconds without such a heartbeat after which the attempt is CRASHED (and
+            retried by its step's policy); checked every ``heartbeat_interval``.
     """
 
     def __init__(
@@ -147,8 +155,16 @@ class RunLoop:
         should_stop: Callable[[], bool] = lambda: False,
         cancel_requested: Callable[[], CancelRequest | None] = lambda: None,
         poll_interval: float | None = None,
+        heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        stale_after: float = DEFAULT_STALE_AFTER,
     ) -> None:
         self.host = host
+        self.heartbeat_interval = heartbeat_interval
+        self.stale_after = stale_after
+        #: Steps run in other processes: attempts are watched through their heartbeats.
+        self.remote = bool(getattr(executor, "remote", False))
+        self.claims = AttemptClaims(history.storage) if self.remote else None
+        self._next_claim_check = 0.0
         self.history = history
         self.owner = owner
         self.should_stop = should_stop
@@ -217,6 +233,7 @@ class RunLoop:
             if self._wake.done():
                 self._wake = Future()
             self._expire_attempts()
+            self._crash_silent_attempts()
             if self.writer.next_due(time.monotonic()) == 0:
                 self._write()
         self._write(wait=True)
@@ -310,11 +327,28 @@ class RunLoop:
             owner=self.owner,
             fence=fence,
         )
-        logs = self.logs.attempt(step.name, record.attempt)
+        inputs = self.plan.inputs(step)
+        # A remote worker captures the attempt's log itself (and writes it).
+        logs = None if self.remote else self.logs.attempt(step.name, record.attempt)
+        ref = StepRef(
+            workflow=self.workflow.name,
+            step=step.name,
+            run_id=self.run.run_id,
+            attempt=record.attempt,
+            execution_id=record.execution_id or "",
+            owner=self.owner,
+            token=record.execution_id or "",
+            params=dict(params),
+            inputs=dict(inputs),
+            logical_date=self.run.logical_date,
+            queue=step.queue or self.workflow.queue,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+        work = StepWork(
+            ref, functools.partial(run_logged, logs, run_attempt, step, context, inputs, params)
+        )
         try:
-            future = self.executor.submit(
-                run_logged, logs, run_attempt, step, context, self.plan.inputs(step), params
-            )
+            future = self.executor.submit(work)
         except Exception as exc:  # the executor refused it: the attempt failed to start
             classified = self.host.classify(exc)
             error = SpineError(
@@ -358,6 +392,41 @@ class RunLoop:
         for live in self.live.expire(time.monotonic()):
             error = step_timeout_error(live)
             self.ledger.timed_out(live.record, error)
+            self._failed_attempt(live, error)
+
+    def _crash_silent_attempts(self) -> None:
+        """Remote executors: end CRASHED the attempts whose worker stopped heartbeating.
+
+        The UPDATE that decides it repeats the staleness condition, so a worker that beat or
+        ended the attempt meanwhile keeps it; from then on the worker's commits are refused.
+        """
+        if self.claims is None or not self.live:
+            return
+        now = time.monotonic()
+        if now < self._next_claim_check:
+            return
+        self._next_claim_check = now + self.heartbeat_interval
+        cutoff = utc_now() - dt.timedelta(seconds=self.stale_after)
+        error = SpineError(
+            f"the worker running this attempt sent no heartbeat since {cutoff.isoformat()} "
+            f"(limit {self.stale_after:g}s): it was killed or lost its host",
+            category=ErrorCategory.INTERNAL,
+            retryable=True,
+            context={"stale_after": self.stale_after},
+        )
+        for stale in self.claims.crash_stale(self.run.run_id, self.owner, cutoff, error.to_dict()):
+            live = self.live.take(stale.step_name, stale.attempt)
+            if live is None:
+                continue
+            log.warning(
+                "run %s: %s attempt %d CRASHED: worker %s went silent",
+                self.run.run_id,
+                stale.step_name,
+                stale.attempt,
+                stale.worker,
+            )
+            live.context.fence.revoke("its worker went silent")
+            self.ledger.crashed([live.record], error)
             self._failed_attempt(live, error)
 
     def _failed_attempt(self, live: LiveAttempt, error: SpineError) -> None:

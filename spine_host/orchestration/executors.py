@@ -14,7 +14,11 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spine_host.orchestration.step_ref import StepWork
+    from spine_host.orchestration.steps import AttemptOutcome
 
 __all__ = ["LocalExecutor"]
 
@@ -40,7 +44,14 @@ class LocalExecutor:
         self._name = name
         self._closed = False
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+    #: Steps run in this process: the runner may hand over any step, callables included.
+    remote = False
+
+    def submit(self, work: StepWork) -> Future[AttemptOutcome]:
+        """Run the attempt ``work`` on a worker thread; a future for its outcome."""
+        return self.call(work.run_here)
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         """Start ``fn(*args, **kwargs)`` on a worker and return a future for its result."""
         future: Future[Any] = Future()
         with self._lock:

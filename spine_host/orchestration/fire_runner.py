@@ -54,6 +54,8 @@ class FireRunner:
         stopping: set when the scheduler stops; waits give up.
         poll_interval: seconds between checks while waiting for an overlap or ``after``.
         notify: called with the fire at each outcome (default: ``spine_schedule_fired``).
+        heartbeat_interval: the workflow runner's heartbeat interval (its default if None).
+        stale_after: the workflow runner's silence limit for runs and remote attempts.
     """
 
     def __init__(
@@ -66,8 +68,12 @@ class FireRunner:
         stopping: threading.Event,
         poll_interval: float = 1.0,
         notify: Callable[[Fire], None] | None = None,
+        heartbeat_interval: float | None = None,
+        stale_after: float | None = None,
     ) -> None:
         self.host = host
+        self.heartbeat_interval = heartbeat_interval
+        self.stale_after = stale_after
         self.ledger = ledger
         self.schedules = schedules
         self.clock = clock
@@ -81,9 +87,17 @@ class FireRunner:
     def runner(self) -> WorkflowRunner:
         """The workflow runner fires use (built on first use)."""
         if self._runner is None:
+            from spine_host.orchestration.heartbeat import (
+                DEFAULT_HEARTBEAT_INTERVAL,
+                DEFAULT_STALE_AFTER,
+            )
             from spine_host.orchestration.runner import WorkflowRunner
 
-            self._runner = WorkflowRunner(self.host)
+            self._runner = WorkflowRunner(
+                self.host,
+                heartbeat_interval=self.heartbeat_interval or DEFAULT_HEARTBEAT_INTERVAL,
+                stale_after=self.stale_after or DEFAULT_STALE_AFTER,
+            )
         return self._runner
 
     @property

@@ -112,6 +112,8 @@ class PipelineGroup(Workflow):
                 timeout=spec.timeout,
                 description=spec.description,
                 executor=spec.executor,
+                queue=spec.queue,
+                resume_on_crash=spec.resume_on_crash,
             )
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{source}: {exc}", cause=exc) from exc
@@ -158,6 +160,7 @@ class _StepFile:
     timeout: float | None = None
     on_failure: OnFailure = OnFailure.STOP
     when: _BranchFile | None = None
+    queue: str | None = None
 
     def to_step(self) -> Step:
         return Step(
@@ -169,6 +172,7 @@ class _StepFile:
             retry=self.retry.to_policy() if self.retry else None,
             timeout=self.timeout,
             on_failure=self.on_failure,
+            queue=self.queue,
         )
 
 
@@ -181,3 +185,5 @@ class _GroupFile:
     max_concurrency: int = 4
     timeout: float | None = None
     executor: str = "local"
+    queue: str | None = None
+    resume_on_crash: bool = False

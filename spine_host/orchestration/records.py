@@ -127,6 +127,8 @@ class StepAttempt:
     skip_reason: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    #: The process (``host:pid:nonce``) of a remote executor's worker that claimed the attempt.
+    worker: str | None = None
 
     @property
     def satisfied(self) -> bool:

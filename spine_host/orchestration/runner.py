@@ -49,6 +49,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from spine_host.errors import ErrorCategory, SpineError
 from spine_host.json_values import json_safe
 from spine_host.orchestration._log_capture import capturing
@@ -65,6 +67,7 @@ from spine_host.orchestration.heartbeat import (
 )
 from spine_host.orchestration.history import REOPENABLE_RUN_STATUSES, WorkflowHistoryRepository
 from spine_host.orchestration.records import RunStatus, StepAttempt, StepStatus, WorkflowRun
+from spine_host.orchestration.remote_check import check_remote
 from spine_host.orchestration.steps import declared_params, pipeline_step_params
 from spine_host.orchestration.workflow import Workflow
 from spine_host.storage.types import utc_now
@@ -118,16 +121,20 @@ class WorkflowRunner:
         logical_date: datetime | None = None,
         parent_run_id: str | None = None,
         run_id: str | None = None,
+        executor: str | None = None,
     ) -> WorkflowRun:
         """Run ``workflow`` (an object or a registered name) to a terminal state.
 
         ``run_id`` names the run in advance (a new id by default), so a caller can record a
-        link to the run (a schedule fire) before the run starts.
+        link to the run (a schedule fire) before the run starts. ``executor`` runs its steps
+        on another registered executor than the workflow's own (``celery``); a remote one
+        refuses, before anything is recorded, a workflow its workers could not rebuild.
         """
         self._reap_once()
-        workflow = self.workflow(workflow)
+        workflow = self._on_executor(self.workflow(workflow), executor)
         self._check_pipelines(workflow)
         self._check_params(workflow, params or {})
+        steps_on = self._executor(workflow)
         owner = new_owner()
         now = utc_now()
         run = WorkflowRun(
@@ -144,13 +151,20 @@ class WorkflowRunner:
             steps_total=len(workflow.steps),
             started_at=now,
         )
-        self.history.save_run(run)
-        return self._execute(workflow, run, owner)
+        try:
+            self.history.save_run(run)
+        except BaseException:
+            steps_on.shutdown(wait=False)
+            raise
+        return self._execute(workflow, run, owner, steps_on)
 
-    def resume(self, run_id: str, from_step: str | None = None) -> WorkflowRun:
+    def resume(
+        self, run_id: str, from_step: str | None = None, *, executor: str | None = None
+    ) -> WorkflowRun:
         """Finish run ``run_id`` in place: same id, completed steps kept, the rest re-run.
 
-        ``from_step`` also re-runs that step and everything downstream of it, completed or not.
+        ``from_step`` also re-runs that step and everything downstream of it, completed or not;
+        ``executor`` as in :meth:`run`.
         Raises NOT_FOUND for an unknown run or step, VALIDATION for a COMPLETED or live run.
         """
         self._reap_once()
@@ -161,13 +175,18 @@ class WorkflowRunner:
                 f"{', '.join(sorted(REOPENABLE_RUN_STATUSES))} runs can be resumed",
                 category=ErrorCategory.VALIDATION,
             )
-        workflow = self.workflow(stored.workflow)
+        workflow = self._on_executor(self.workflow(stored.workflow), executor)
         self._check_pipelines(workflow)
         if from_step is not None:
             workflow.step(from_step)  # NOT_FOUND before the run is reopened
+        steps_on = self._executor(workflow)
         owner = new_owner()
         # Plan from the history read after reopening: from here on nobody else writes this run.
-        run = self.history.reopen(run_id, owner=owner)
+        try:
+            run = self.history.reopen(run_id, owner=owner)
+        except BaseException:
+            steps_on.shutdown(wait=False)
+            raise
         latest = run.latest_attempts()
         rerun = {
             step.name
@@ -186,9 +205,9 @@ class WorkflowRunner:
         }
         log.info("resuming run %s: re-running %s", run_id, ", ".join(sorted(rerun)) or "nothing")
         next_attempt = {name: attempt.attempt + 1 for name, attempt in latest.items()}
-        return self._execute(workflow, run, owner, kept=kept, next_attempt=next_attempt)
+        return self._execute(workflow, run, owner, steps_on, kept=kept, next_attempt=next_attempt)
 
-    def retry(self, run_id: str) -> WorkflowRun:
+    def retry(self, run_id: str, *, executor: str | None = None) -> WorkflowRun:
         """Start a new run of the same workflow with the same params, linked by parent_run_id."""
         stored = self.history.require_run(run_id)
         if not stored.finished:
@@ -203,6 +222,7 @@ class WorkflowRunner:
             schedule_name=stored.schedule_name,
             logical_date=stored.logical_date,
             parent_run_id=run_id,
+            executor=executor,
         )
 
     def reap(self, stale_after: float | None = None) -> list[WorkflowRun]:
@@ -252,6 +272,7 @@ class WorkflowRunner:
         workflow: Workflow,
         run: WorkflowRun,
         owner: str,
+        executor: Executor,
         *,
         kept: Mapping[str, KeptStep] | None = None,
         next_attempt: Mapping[str, int] | None = None,
@@ -266,7 +287,6 @@ class WorkflowRunner:
 
         heartbeat = Heartbeat(beat, owner, self.heartbeat_interval, label=f"run {run.run_id}")
         heartbeat.start()
-        executor = self._executor(workflow)
         loop: RunLoop | None = None
         try:
             with capturing():
@@ -283,6 +303,8 @@ class WorkflowRunner:
                     should_stop=lambda: heartbeat.lost,
                     cancel_requested=lambda: watch.request,
                     poll_interval=self.heartbeat_interval,
+                    heartbeat_interval=self.heartbeat_interval,
+                    stale_after=self.stale_after,
                 )
                 watch.on_request = loop.wake
                 outcome = loop.execute()
@@ -380,8 +402,22 @@ class WorkflowRunner:
             log.exception("could not record the failure of run %s", run.run_id)
 
     def _executor(self, workflow: Workflow) -> Executor:
-        executor_cls = self.host.registries.executors.get(workflow.executor)
-        return executor_cls()
+        """The executor ``workflow``'s steps run on, checked able to run them."""
+        executor = self.host.executor(workflow.executor)
+        if getattr(executor, "remote", False):
+            try:
+                check_remote(self.host, workflow, workflow.executor)
+            except BaseException:
+                executor.shutdown(wait=False)
+                raise
+        return executor
+
+    @staticmethod
+    def _on_executor(workflow: Workflow, executor: str | None) -> Workflow:
+        """``workflow`` with its steps on ``executor`` (itself when None or the same)."""
+        if executor is None or executor == workflow.executor:
+            return workflow
+        return attrs.evolve(workflow, executor=executor)
 
     def _check_pipelines(self, workflow: Workflow) -> None:
         missing = [

@@ -53,7 +53,9 @@ if TYPE_CHECKING:
     from spine_host.alerts.alert import Alert
     from spine_host.host import Host
     from spine_host.orchestration.freshness import Freshness
+    from spine_host.orchestration.records import WorkflowRun
     from spine_host.orchestration.schedule import Schedule
+    from spine_host.orchestration.workflow import Workflow
 
 __all__ = ["SchedulerService"]
 
@@ -112,7 +114,11 @@ class SchedulerService:
             stopping=self._stopping,
             poll_interval=poll_interval,
             notify=self.notify,
+            heartbeat_interval=heartbeat_interval,
+            stale_after=stale_after,
         )
+        #: Runs this replica reaped and is resuming (``resume_on_crash``).
+        self._resuming: set[str] = set()
         self._lock = threading.RLock()
         self._cursor: dict[str, datetime] = {}
         self._heap: list[tuple[datetime, str]] = []
@@ -319,10 +325,12 @@ class SchedulerService:
         heartbeats_can_block = getattr(self.host.storage, "dialect", None) == "sqlite"
         cutoff = now - timedelta(seconds=self.stale_after)
         try:
-            self.runner.runner.reap()
+            crashed = self.runner.runner.reap()
             self.runner.runner.reap_executions()
         except SpineError as error:
             log.warning("scheduler housekeeping could not reap runs: %s", error.message)
+        else:
+            self._resume_crashed(crashed)
         for fire in self.ledger.open_fires():
             if fire.claimed_by == self.owner:
                 continue
@@ -468,14 +476,59 @@ class SchedulerService:
         except SpineError as error:  # informational only: never stop firing for it
             log.warning("could not record the next fire times: %s", error.message)
 
+    def _resume_crashed(self, crashed: list[WorkflowRun]) -> None:
+        """Resume in place, on this replica, the runs it just reaped whose workflow says
+        ``resume_on_crash``: their finished steps are kept, the rest run again here."""
+        for run in crashed:
+            workflow = self._workflow(run.workflow)
+            if workflow is None or not workflow.resume_on_crash:
+                continue
+            log.warning(
+                "run %s of %s: its runner stopped; resuming it here (resume_on_crash)",
+                run.run_id,
+                run.workflow,
+            )
+            with self._lock:
+                self._resuming.add(run.run_id)
+            if self._pool is None:
+                self._resume(run.run_id)
+                continue
+            future = self._pool.submit(self._resume, run.run_id)
+            with self._lock:
+                self._futures.add(future)  # type: ignore[arg-type]
+            future.add_done_callback(self._forget)  # type: ignore[arg-type]
+
+    def _resume(self, run_id: str) -> None:
+        try:
+            run = self.runner.runner.resume(run_id)
+            log.warning("run %s resumed after a crash: %s", run_id, run.status.value)
+        except SpineError as error:
+            log.warning("run %s could not be resumed: %s", run_id, error.message)
+        except Exception:
+            log.exception("run %s could not be resumed", run_id)
+        finally:
+            with self._lock:
+                self._resuming.discard(run_id)
+
+    def _workflow(self, name: str) -> Workflow | None:
+        try:
+            return self.runner.runner.workflow(name)
+        except SpineError:
+            return None
+
     def _abandoned_outcome(self, fire: Fire) -> tuple[FireStatus, str] | None:
         gone = f"scheduler {fire.claimed_by} stopped"
         if fire.run_id is not None:
+            with self._lock:
+                if fire.run_id in self._resuming:
+                    return None
             run = self.runner.runner.history.get_run(fire.run_id, with_steps=False)
             if run is None:
                 return FireStatus.FAILED, f"{gone} before the run started"
             if run.status.value == "RUNNING":
                 return None
+            if run.status.value == "CRASHED" and self._may_be_resumed(run):
+                return None  # the replica that reaped it may be reopening it right now
             if run.status.value == "COMPLETED":
                 return FireStatus.SUCCEEDED, f"{gone}; its run completed"
             return FireStatus.FAILED, f"{gone}; its run ended {run.status.value}"
@@ -489,6 +542,14 @@ class SchedulerService:
                 return FireStatus.SUCCEEDED, f"{gone}; its execution completed"
             return FireStatus.FAILED, f"{gone}; its execution ended {execution.status.value}"
         return FireStatus.FAILED, f"{gone} before the run started"
+
+    def _may_be_resumed(self, run: WorkflowRun) -> bool:
+        """A CRASHED run of a ``resume_on_crash`` workflow, reaped less than ``stale_after``
+        ago: the replica that reaped it resumes it (its fire ends with the resumed run)."""
+        workflow = self._workflow(run.workflow)
+        if workflow is None or not workflow.resume_on_crash or run.finished_at is None:
+            return False
+        return (self.clock() - run.finished_at).total_seconds() < self.stale_after
 
 
 def _named_times(schedule: Schedule, after: datetime) -> Iterator[tuple[datetime, str]]:

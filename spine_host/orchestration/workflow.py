@@ -95,6 +95,8 @@ class Step:
         timeout: seconds one attempt may take before it is TIMED_OUT.
         on_failure: ``stop`` (the run fails) or ``continue`` (dependents are skipped, the rest
             runs, the run ends PARTIAL).
+        queue: where a remote executor sends this step's attempts (a Celery queue such as
+            ``heavy``); the workflow's ``queue`` when not given. The local executor ignores it.
     """
 
     name: str
@@ -105,6 +107,7 @@ class Step:
     retry: RetryPolicy | None = None
     timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
     on_failure: OnFailure = attrs.field(default=OnFailure.STOP, converter=OnFailure)
+    queue: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.action, str) and not callable(self.action):
@@ -155,7 +158,11 @@ class Workflow:
         max_concurrency: how many independent steps may run at once.
         timeout: seconds the whole run may take before it is TIMED_OUT.
         description: one line for ``spine workflows list``.
-        executor: the registered executor its steps run on (``local``: a thread pool).
+        executor: the registered executor its steps run on (``local``: a thread pool;
+            ``celery`` with spine-celery installed).
+        queue: where a remote executor sends its steps' attempts, unless a step names its own.
+        resume_on_crash: when the process driving a run of it dies, a scheduler replica that
+            reaps the run resumes it in place (finished steps are kept, the rest re-run).
     """
 
     name: str
@@ -165,6 +172,8 @@ class Workflow:
     timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
     description: str = ""
     executor: str = "local"
+    queue: str | None = None
+    resume_on_crash: bool = False
     _order: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
     _children: Mapping[str, tuple[str, ...]] = attrs.field(init=False, repr=False, eq=False)
 
@@ -274,6 +283,9 @@ def register_workflow(
     max_concurrency: int = 4,
     timeout: float | None = None,
     description: str | None = None,
+    executor: str = "local",
+    queue: str | None = None,
+    resume_on_crash: bool = False,
 ) -> Callable[[WorkflowFactory], Workflow]: ...
 
 
@@ -286,6 +298,9 @@ def register_workflow(
     max_concurrency: int = 4,
     timeout: float | None = None,
     description: str | None = None,
+    executor: str = "local",
+    queue: str | None = None,
+    resume_on_crash: bool = False,
 ) -> Workflow | Callable[[WorkflowFactory], Workflow]:
     """Build a :class:`Workflow` from a function returning it, or returning its steps.
 
@@ -312,6 +327,9 @@ def register_workflow(
             max_concurrency=max_concurrency,
             timeout=timeout,
             description=description or _first_line(factory.__doc__),
+            executor=executor,
+            queue=queue,
+            resume_on_crash=resume_on_crash,
         )
 
     return build(fn) if fn is not None else build

@@ -248,6 +248,10 @@ workflow_steps = sa.Table(
     _created_at(),
     sa.Column("started_at", UtcDateTime()),
     sa.Column("finished_at", UtcDateTime()),
+    # A remote executor's worker claims the attempt and heartbeats it (migration 0006).
+    sa.Column("worker", sa.String(NAME_LENGTH)),
+    sa.Column("claimed_at", UtcDateTime()),
+    sa.Column("heartbeat_at", UtcDateTime()),
     sa.Index(None, "status", "started_at"),
 )
 
