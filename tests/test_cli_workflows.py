@@ -116,3 +116,33 @@ def test_a_param_given_twice_is_a_usage_error_as_in_pipelines_run(state) -> None
     assert result.exit_code == 2
     assert "-p week is given twice" in result.output
     assert state.host().storage.query("SELECT run_id FROM workflow_runs") == []  # nothing ran
+
+
+def test_run_on_an_unknown_executor_is_a_usage_error_naming_the_known_ones(state) -> None:
+    result = invoke(state, "run", "cli.good", "--executor", "nope")
+    assert result.exit_code == 2
+    assert "unknown executor 'nope'; registered: local" in result.output
+
+
+def test_run_with_an_inline_callable_on_a_remote_executor_exits_2_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    from spine_host.testing.loopback import LoopbackExecutor, loopback_plugin
+
+    class Inline:
+        @hookimpl
+        def spine_register_workflows(self, register):
+            register(Workflow("cli.inline", [Step("shout", lambda context, inputs, params: 1)]))
+
+    host = make_host(
+        f"sqlite:///{tmp_path}/cli.db", Inline(), loopback_plugin(lambda h: LoopbackExecutor(h))
+    )
+    try:
+        result = invoke(
+            CliState(config_path=None, host=host), "run", "cli.inline", "--executor", "loopback"
+        )
+    finally:
+        host.close()
+    assert result.exit_code == 2
+    assert "step 'shout' runs an inline callable" in result.output
+    assert "register the workflow in a plugin" in result.output

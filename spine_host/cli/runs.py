@@ -130,28 +130,34 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
 @runs_group.command("resume")
 @click.argument("run_id")
 @click.option("--from", "from_step", help="Also re-run this step and everything after it.")
+@click.option("--executor", metavar="NAME", help="Run the steps on this registered executor.")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
-def resume_command(state: CliState, run_id: str, from_step: str | None, as_json: bool) -> None:
+def resume_command(
+    state: CliState, run_id: str, from_step: str | None, executor: str | None, as_json: bool
+) -> None:
     """Finish a failed or crashed run in place; completed steps are not run again.
 
     RUN_ID may be a unique prefix of 6 or more characters. Exit 2 when RUN_ID cannot be resumed
     (unknown, ambiguous, COMPLETED, or still RUNNING), before anything runs.
     """
-    run = _runner(state).resume(_existing_run(state, run_id).run_id, from_step=from_step)
+    run = _runner(state).resume(
+        _existing_run(state, run_id).run_id, from_step=from_step, executor=executor
+    )
     emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
 
 @runs_group.command("retry")
 @click.argument("run_id")
+@click.option("--executor", metavar="NAME", help="Run the steps on this registered executor.")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_state
-def retry_command(state: CliState, run_id: str, as_json: bool) -> None:
+def retry_command(state: CliState, run_id: str, executor: str | None, as_json: bool) -> None:
     """Run the workflow again with the same params, as a new run linked to RUN_ID.
 
     RUN_ID may be a unique prefix of 6 or more characters.
     """
-    run = _runner(state).retry(_existing_run(state, run_id).run_id)
+    run = _runner(state).retry(_existing_run(state, run_id).run_id, executor=executor)
     emit_run(run, as_json=as_json, order=_step_order(state, run.workflow))
 
 
