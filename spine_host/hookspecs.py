@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import click
 
     from spine_host.alerts.alert import Alert, DeliveryResult
@@ -258,6 +260,27 @@ def spine_register_commands(cli: click.Group) -> None:
         def spine_register_commands(cli):
             cli.add_command(otc_group)
     """
+
+
+@hookspec
+def spine_doctor_checks(host: Host) -> Iterable[tuple[str, bool, str]]:
+    """Add lines to ``spine doctor``: ``(check, ok, detail)`` for each thing this plugin
+    can check (a server it needs, a setting it reads). A failed one makes the doctor exit 1.
+
+    :param host: the configured host (storage, config, registries).
+
+    Called by ``spine doctor``, after its own checks of plugins and configuration. Keep each
+    check quick and give its detail without secrets (the doctor masks the
+    configuration's secrets too). An implementation that raises is reported as a failed
+    check naming the plugin.
+
+    Example::
+
+        @hookimpl
+        def spine_doctor_checks(host):
+            yield ("web token", True, "SPINE_WEB_TOKEN is set (32 characters)")
+    """
+    return ()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -242,7 +242,8 @@ class PluginLoader:
         """Call every implementation of ``hook_name`` separately, oldest registration first.
 
         Returns ``(plugin_name, result)`` pairs. An implementation that raises is logged and, with
-        ``on_error="break"``, marks its plugin broken; the remaining implementations still run.
+        ``on_error="break"``, marks its plugin broken; with ``on_error="return"`` its exception
+        is its result; the remaining implementations still run.
         """
         caller = getattr(self.manager.hook, hook_name)
         results: list[tuple[str, Any]] = []
@@ -255,6 +256,8 @@ class PluginLoader:
             except Exception as exc:
                 message = f"hook {hook_name} raised {type(exc).__name__}: {exc}"
                 log.warning("plugin %s: %s", impl.plugin_name, message, exc_info=True)
+                if on_error == "return":
+                    results.append((impl.plugin_name, exc))
                 if on_error == "break" and impl.plugin_name in self.infos:
                     self.infos[impl.plugin_name].fail(PluginStatus.BROKEN, message)
         return results

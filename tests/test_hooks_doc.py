@@ -41,6 +41,8 @@ def test_every_design_hook_exists() -> None:
         "spine_register_commands",
         # Beyond DESIGN.md's list: plugin tables (issue 14; docs/decisions.md says why).
         "spine_register_tables",
+        # Beyond DESIGN.md's list: plugin lines in `spine doctor` (issue 16, docs/decisions.md).
+        "spine_doctor_checks",
         "spine_run_started",
         "spine_step_finished",
         "spine_run_finished",

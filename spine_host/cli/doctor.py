@@ -43,6 +43,7 @@ def run_checks(host: Host) -> list[Check]:
     for problem in host.check_configured():
         checks.append(Check("configured", False, problem))
     checks.extend(_executor_checks(host))
+    checks.extend(_plugin_checks(host))
     storage = _check("storage", lambda: _storage_detail(host), host)
     checks.append(storage)
     if storage.ok:
@@ -78,6 +79,27 @@ def _executor_checks(host: Host) -> list[Check]:
         checks.append(
             _check(f"executor {name}", functools.partial(_executor_detail, host, name), host)
         )
+    return checks
+
+
+def _plugin_checks(host: Host) -> list[Check]:
+    """What plugins check themselves (``spine_doctor_checks``), secrets masked."""
+    checks = []
+    redact = host.redactor.redact
+    for plugin, result in host.plugins.call_each(
+        "spine_doctor_checks", {"host": host}, on_error="return"
+    ):
+        if isinstance(result, Exception):
+            detail = f"its doctor check raised {type(result).__name__}: {result}"
+            checks.append(Check(f"plugin {plugin}", False, redact(detail)))
+            continue
+        try:
+            lines = [(str(name), bool(ok), str(detail)) for name, ok, detail in result or ()]
+        except (TypeError, ValueError) as exc:
+            detail = f"its doctor check did not give (check, ok, detail) lines: {exc}"
+            checks.append(Check(f"plugin {plugin}", False, redact(detail)))
+            continue
+        checks.extend(Check(redact(name), ok, redact(detail)) for name, ok, detail in lines)
     return checks
 
 

@@ -17,11 +17,14 @@ from typing import TYPE_CHECKING
 from spine_host import hookimpl
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import click
 
+    from spine_host.host import Host
     from spine_host.registry import RegisterNamed
 
-__all__ = ["spine_register_commands", "spine_register_tables"]
+__all__ = ["spine_doctor_checks", "spine_register_commands", "spine_register_tables"]
 
 
 @hookimpl
@@ -36,3 +39,11 @@ def spine_register_commands(cli: click.Group) -> None:
 def spine_register_tables(register: RegisterNamed[object]) -> None:
     """Provide ``web_actions``, the audit log of actions taken from the dashboard."""
     register.lazy("web", "spine_web.tables:WEB_TABLES")
+
+
+@hookimpl
+def spine_doctor_checks(host: Host) -> Iterable[tuple[str, bool, str]]:
+    """Whether ``spine web`` can serve, and whether its token (if set) is usable."""
+    from spine_web.doctor import doctor_checks
+
+    return list(doctor_checks(host))

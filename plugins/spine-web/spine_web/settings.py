@@ -8,13 +8,13 @@ import hmac
 
 import attrs
 
-__all__ = ["LOOPBACK_HOSTS", "WebSettings"]
+__all__ = ["LOOPBACK_HOSTS", "MIN_TOKEN_LENGTH", "WebSettings"]
 
 #: Addresses that only this machine reaches: serving there needs no token.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-# Tokens shorter than this are refused: they could be guessed.
-_MIN_TOKEN_LENGTH = 16
+#: Tokens shorter than this are refused: they could be guessed.
+MIN_TOKEN_LENGTH = 16
 
 
 @attrs.frozen(kw_only=True)
@@ -34,8 +34,8 @@ class WebSettings:
     token: str | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        if self.token is not None and len(self.token) < _MIN_TOKEN_LENGTH:
-            raise ValueError(f"the token must be at least {_MIN_TOKEN_LENGTH} characters long")
+        if self.token is not None and len(self.token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"the token must be at least {MIN_TOKEN_LENGTH} characters long")
         if self.bind not in LOOPBACK_HOSTS and self.token is None:
             raise ValueError(f"serving on {self.bind} needs a token")
 

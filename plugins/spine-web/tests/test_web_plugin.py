@@ -37,7 +37,11 @@ def test_the_entry_point_loads_and_provides_the_web_tables() -> None:
     assert info.distribution == "spine-web"
     assert info.status.value == "ok", info.errors
     assert info.provides["tables"] == ["web"]
-    assert sorted(info.hooks) == ["spine_register_commands", "spine_register_tables"]
+    assert sorted(info.hooks) == [
+        "spine_doctor_checks",
+        "spine_register_commands",
+        "spine_register_tables",
+    ]
 
 
 def test_spine_help_lists_web_without_importing_the_server(tmp_path: Path) -> None:
@@ -94,3 +98,19 @@ def test_allowing_actions_needs_the_audit_table(
     refused = spine_cli(tmp_path, "web", "--port", "0", "--allow-actions")
     assert refused.returncode == 2
     assert "spine db upgrade" in refused.stderr
+
+
+def test_spine_doctor_reports_the_web_plugin_and_a_token_too_short(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from spine_host.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPINE_WEB_TOKEN", "short-secret")
+    result = CliRunner().invoke(cli, ["doctor", "--json"])
+    checks = {check["check"]: check for check in json.loads(result.output)}
+    assert checks["web"]["status"] == "ok"
+    assert checks["web token"]["status"] == "fail"
+    assert "12 characters" in checks["web token"]["detail"]
+    assert "short-secret" not in result.output
+    assert result.exit_code == 1
