@@ -325,4 +325,14 @@ def _credential_values(value: Any, key: str = "") -> list[str]:
         return [found for item in value for found in _credential_values(item, key)]
     if isinstance(value, str) and key and is_secret_key(key):
         return [value]
+    if isinstance(value, str) and "@" in value:
+        # user:password@host in a value, with or without a scheme (a URL a user wrote without
+        # one is still a credential): its password is a secret wherever it appears.
+        match = _USERINFO_PASSWORD.search(value)
+        if match is not None:
+            return [match.group(1)]
     return []
+
+
+#: The password of ``[scheme://]user:password@host``.
+_USERINFO_PASSWORD = re.compile(r"(?:^|//|\s)[^\s:/@]*:([^\s@/]+)@[^\s@]")

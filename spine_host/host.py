@@ -207,8 +207,8 @@ class Host:
             for name in names:
                 try:
                     build(name)
-                except SpineError as exc:
-                    problems.append(exc.message)
+                except SpineError as exc:  # values quoted in it may hold secrets
+                    problems.append(self.redactor.redact(exc.message))
         return problems
 
     # -- storage -------------------------------------------------------------------------------

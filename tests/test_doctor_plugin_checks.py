@@ -47,3 +47,17 @@ def test_a_plugin_s_lines_appear_and_one_that_raises_fails_by_name_without_its_s
     assert "hunter2-secret" not in detail
     assert checks["plugin Garbage"][0] is False
     assert "(check, ok, detail)" in checks["plugin Garbage"][1]
+
+
+def test_a_password_in_a_url_without_a_scheme_is_masked_in_config_and_doctor() -> None:
+    """``user:secret@host`` written without ``redis://`` is still a credential."""
+    config = parse_config(
+        {"executors": {"local": {"broker_url": "user:s3cretpass@host:6379"}}}, environ={}
+    )
+    assert "s3cretpass" in config.secrets
+    assert "s3cretpass" not in str(config.redacted())
+    host = Host(config=config, load_entrypoints=False, environ={})
+    problems = host.check_configured()  # `local` takes no options: the error quotes them
+    assert problems
+    assert all("s3cretpass" not in problem for problem in problems)
+    assert all("s3cretpass" not in check.detail for check in run_checks(host))
