@@ -8,7 +8,10 @@ Every step reports the process it ran in (``pid``), so a test sees which worker 
   sleeps ``sleep`` seconds on its first attempt, then commits a row to ``celery_marks``
   through spine's storage (fenced: a killed or superseded attempt's row never lands);
 - ``celery_checks.queues``: ``light`` on the default queue, ``heavy`` on queue ``heavy``;
-- ``celery_checks.inline``: a lambda step, which no worker could find by name.
+- ``celery_checks.inline``: a lambda step, which no worker could find by name;
+- ``celery_checks.tick``: one quick step (a schedule fires it every second);
+- ``celery_checks.long``: six steps in a chain, each a second long, each committing a mark
+  through spine's storage; ``resume_on_crash``: a replica that reaps it resumes it.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ def slow_commit(context: Any, inputs: dict[str, Any], params: dict[str, Any]) ->
     return {"pid": os.getpid()}
 
 
+def marked_second(context: Any, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Take a second, then commit a mark through spine (fenced) and report this process."""
+    time.sleep(1.0)
+    context.host.storage.execute(
+        sa.insert(MARKS).values(step=context.step_name, attempt=context.attempt, pid=os.getpid())
+    )
+    return {"pid": os.getpid()}
+
+
 def _workflows() -> list[Workflow]:
     return [
         Workflow(
@@ -67,6 +79,16 @@ def _workflows() -> list[Workflow]:
             "celery_checks.queues",
             [Step("light", record_pid), Step("heavy", record_pid, queue="heavy")],
             executor="celery",
+        ),
+        Workflow("celery_checks.tick", [Step("tick", record_pid)], executor="celery"),
+        Workflow(
+            "celery_checks.long",
+            [
+                Step(f"part{n}", marked_second, depends_on=[f"part{n - 1}"] if n > 1 else [])
+                for n in range(1, 7)
+            ],
+            executor="celery",
+            resume_on_crash=True,
         ),
         Workflow(
             "celery_checks.inline",
