@@ -49,6 +49,71 @@ def _key(ref: StepRef) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+def _key_parameters(ref: StepRef) -> dict[str, Any]:
+    return {"k_run_id": ref.run_id, "k_step_name": ref.step, "k_attempt": ref.attempt}
+
+
+# Built once: building Core expressions costs more than running them, and a worker runs these
+# for every attempt. Keys are bound as k_*; the run must be RUNNING with no cancel asked.
+_BOUND_KEY = (
+    _steps.c.run_id == sa.bindparam("k_run_id"),
+    _steps.c.step_name == sa.bindparam("k_step_name"),
+    _steps.c.attempt == sa.bindparam("k_attempt"),
+)
+_RUN_LIVE = (
+    sa.select(_runs.c.run_id)
+    .where(
+        _runs.c.run_id == sa.bindparam("k_run_id"),
+        _runs.c.status == RunStatus.RUNNING.value,
+        _runs.c.cancel_requested_at.is_(None),
+    )
+    .exists()
+)
+_CLAIM = (
+    _steps.update()
+    .where(
+        *_BOUND_KEY,
+        _steps.c.execution_id == sa.bindparam("token"),
+        _steps.c.status == StepStatus.RUNNING.value,
+        _steps.c.worker.is_(None),
+        _RUN_LIVE,
+    )
+    .values(
+        worker=sa.bindparam("k_worker"),
+        claimed_at=sa.bindparam("now", type_=_steps.c.claimed_at.type),
+        heartbeat_at=sa.bindparam("now", type_=_steps.c.heartbeat_at.type),
+    )
+)
+_MINE = (
+    *_BOUND_KEY,
+    _steps.c.worker == sa.bindparam("k_worker"),
+    _steps.c.status == StepStatus.RUNNING.value,
+)
+_BEAT = (
+    _steps.update()
+    .where(*_MINE, _RUN_LIVE)
+    .values(heartbeat_at=sa.bindparam("now", type_=_steps.c.heartbeat_at.type))
+)
+_END_COLUMNS = (
+    "status",
+    "finished_at",
+    "heartbeat_at",
+    "outputs",
+    "rows_in",
+    "rows_out",
+    "rows_rejected",
+    "skip_reason",
+    "execution_id",
+    "error",
+    "error_category",
+)
+_END = (
+    _steps.update()
+    .where(*_MINE, _RUN_LIVE)
+    .values({name: sa.bindparam(f"v_{name}", type_=_steps.c[name].type) for name in _END_COLUMNS})
+)
+
+
 class StaleAttempt(tuple[str, int, "str | None"]):
     """``(step_name, attempt, worker)`` of an attempt the runner crashed for silence."""
 
@@ -83,38 +148,34 @@ class AttemptClaims:
     # -- the worker's side ---------------------------------------------------------------------
 
     def claim(self, ref: StepRef, worker: str) -> str | None:
-        """Take the attempt for ``worker``; None when taken, else why it may not run."""
-        now = utc_now()
+        """Take the attempt for ``worker``; None when taken, else why it may not run.
+
+        One conditional UPDATE (the attempt RUNNING, unclaimed, carrying ``ref.token``; its
+        run RUNNING with no cancel asked); only a refused claim reads why.
+        """
+        parameters = {**_key_parameters(ref), "token": ref.token, "k_worker": worker}
+        with self.storage.errors_classified(), self.storage.connection() as connection:
+            taken = connection.execute(_CLAIM, {**parameters, "now": utc_now()}).rowcount
+        if taken:
+            return None
+        return self._why_not_claimed(ref)
+
+    def _why_not_claimed(self, ref: StepRef) -> str:
         with self.storage.errors_classified(), self.storage.connection() as connection:
             run = connection.execute(
-                share_locked(
-                    sa.select(_runs.c.status, _runs.c.cancel_requested_at).where(
-                        _runs.c.run_id == ref.run_id
-                    ),
-                    connection.dialect,
+                sa.select(_runs.c.status, _runs.c.cancel_requested_at).where(
+                    _runs.c.run_id == ref.run_id
                 )
             ).first()
-            if run is None:
-                return f"run {ref.run_id} does not exist"
-            if run.status != RunStatus.RUNNING.value:
-                return f"run {ref.run_id} is {run.status}"
-            if run.cancel_requested_at is not None:
-                return f"run {ref.run_id} is being cancelled"
-            taken = connection.execute(
-                _steps.update()
-                .where(
-                    *_key(ref),
-                    _steps.c.execution_id == ref.token,
-                    _steps.c.status == StepStatus.RUNNING.value,
-                    _steps.c.worker.is_(None),
-                )
-                .values(worker=worker, claimed_at=now, heartbeat_at=now)
-            ).rowcount
-            if taken:
-                return None
             row = connection.execute(
                 sa.select(_steps.c.status, _steps.c.worker, _steps.c.execution_id).where(*_key(ref))
             ).first()
+        if run is None:
+            return f"run {ref.run_id} does not exist"
+        if run.status != RunStatus.RUNNING.value:
+            return f"run {ref.run_id} is {run.status}"
+        if run.cancel_requested_at is not None:
+            return f"run {ref.run_id} is being cancelled"
         if row is None:
             return f"{ref.label} was never recorded"
         if row.execution_id != ref.token:
@@ -125,17 +186,10 @@ class AttemptClaims:
 
     def beat(self, ref: StepRef, worker: str) -> bool:
         """Write the attempt's heartbeat; False once it is no longer ``worker``'s RUNNING
-        attempt (the runner crashed it, timed it out, or the run was reaped or cancelled)."""
-        statement = (
-            _steps.update()
-            .where(
-                *_key(ref),
-                _steps.c.worker == worker,
-                _steps.c.status == StepStatus.RUNNING.value,
-            )
-            .values(heartbeat_at=utc_now())
-        )
-        return bool(self.storage.execute(statement))
+        attempt of a live run (the runner crashed it, timed it out, or the run was reaped or
+        cancelled)."""
+        parameters = {**_key_parameters(ref), "k_worker": worker, "now": utc_now()}
+        return bool(self.storage.execute(_BEAT, parameters))
 
     def fence_check(self, ref: StepRef, worker: str) -> Callable[[sa.Connection], str | None]:
         """A fence check for the attempt's commits: still ``worker``'s RUNNING attempt of a
@@ -173,32 +227,28 @@ class AttemptClaims:
     def record_end(
         self, connection: sa.Connection, ref: StepRef, worker: str, outcome: AttemptOutcome
     ) -> bool:
-        """Write the attempt's end over its row while it is ``worker``'s RUNNING attempt, in
-        the caller's transaction (which the attempt's fence guards); whether it was written."""
+        """Write the attempt's end over its row, in the caller's transaction, while it is
+        ``worker``'s RUNNING attempt of a RUNNING run nobody asked to cancel (one conditional
+        UPDATE: a reaper or runner that ended it first wins); whether it was written."""
+        now = utc_now()
         values: dict[str, Any] = {
             "status": outcome.status.value,
-            "finished_at": utc_now(),
-            "heartbeat_at": utc_now(),
+            "finished_at": now,
+            "heartbeat_at": now,
             "outputs": outcome.outputs,
             "rows_in": outcome.rows_in,
             "rows_out": outcome.rows_out,
             "rows_rejected": outcome.rows_rejected,
             "skip_reason": outcome.skip_reason,
             "execution_id": outcome.execution_id or ref.execution_id,
+            "error": outcome.error.to_dict() if outcome.error is not None else None,
+            "error_category": outcome.error.category.value if outcome.error else None,
         }
-        if outcome.error is not None:
-            values["error"] = outcome.error.to_dict()
-            values["error_category"] = outcome.error.category.value
+        parameters = {f"v_{name}": value for name, value in values.items()}
         written = connection.execute(
-            _steps.update()
-            .where(
-                *_key(ref),
-                _steps.c.worker == worker,
-                _steps.c.status == StepStatus.RUNNING.value,
-            )
-            .values(values)
-        ).rowcount
-        return bool(written)
+            _END, {**parameters, **_key_parameters(ref), "k_worker": worker}
+        )
+        return bool(written.rowcount)
 
     # -- the runner's side ---------------------------------------------------------------------
 

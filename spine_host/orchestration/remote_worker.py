@@ -166,12 +166,11 @@ def _recorded(
 ) -> AttemptOutcome:
     """Write the end of the attempt under its fence; the outcome the runner should believe."""
     try:
-        # Checked before the UPDATE (at commit the row would already show the end).
-        with (
-            storage.errors_classified(),
-            storage.connection() as connection,
-            fence.guarding(connection),
-        ):
+        # The UPDATE carries the fence's conditions itself (its claim, a live run); a fence
+        # revoked in this process (the heartbeat saw the attempt end elsewhere) refuses too.
+        if fence.revoked is not None:
+            raise FencedError(fence.name, fence.revoked)
+        with storage.errors_classified(), storage.connection() as connection:
             written = claims.record_end(connection, ref, worker, outcome)
     except FencedError as exc:
         written, reason = False, exc.message

@@ -10,8 +10,9 @@ Collecting, cheapest first:
 
 1. answers arrive through the backend's own consumer (Redis pub/sub, RabbitMQ reply queue),
    read without blocking each time the thread wakes: at once when a step is submitted, else
-   after a wait that starts at 1 ms and doubles up to 50 ms while nothing happens, so short
-   steps are answered within a millisecond or two and a long one costs a wake-up per 50 ms;
+   every 0.5 ms for 50 ms after the last submit or answer, then after a wait that doubles up
+   to 50 ms while nothing happens, so short steps are answered within a millisecond and a
+   long one costs a wake-up per 50 ms;
 2. every few seconds each answer still awaited is read directly from the backend, in case its
    message was missed (a reconnect);
 3. an answer saying the message was not run (a duplicate delivery: the attempt is another
@@ -55,8 +56,11 @@ __all__ = ["BrokerThread"]
 
 log = logging.getLogger(__name__)
 
-_FIRST_WAIT = 0.001
+_FIRST_WAIT = 0.0005
 _LONGEST_WAIT = 0.05
+#: Seconds after the last activity during which the thread keeps polling at ``_FIRST_WAIT``:
+#: most steps answer within this, and a doubling wait would add up to its last step.
+_EAGER_FOR = 0.05
 #: Seconds between direct reads of the answers still awaited.
 _RECHECK_EVERY = 5.0
 #: An attempt whose end has been recorded this long without an answer is resolved from history.
@@ -180,6 +184,7 @@ class BrokerThread:
 
     def _loop(self, app: Celery) -> None:
         wait = _FIRST_WAIT
+        active_at = time.monotonic()
         while True:
             try:
                 request = self._requests.get(timeout=wait if self._awaited else None)
@@ -197,7 +202,11 @@ class BrokerThread:
                     request = None
             if self._awaited:
                 busy = self._collect(app) or busy
-            wait = _FIRST_WAIT if busy else min(wait * 2, _LONGEST_WAIT)
+            now = time.monotonic()
+            if busy:
+                active_at = now
+            eager = now - active_at < _EAGER_FOR
+            wait = _FIRST_WAIT if busy or eager else min(wait * 2, _LONGEST_WAIT)
 
     def _publish(self, app: Celery, request: _Send) -> None:
         if request.abandoned:
