@@ -341,3 +341,18 @@ def _host_marks(host: Host) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE IF EXISTS remote_marks"))
         connection.execute(sa.text("CREATE TABLE remote_marks (step VARCHAR(50), attempt INT)"))
+
+
+def test_an_attempt_recorded_by_its_worker_whose_answer_never_came_ends_as_recorded(
+    storage_url: str,  # noqa: F811
+) -> None:
+    host, _ = _host(storage_url, mute={("extract", 1)})
+    runner = WorkflowRunner(host, heartbeat_interval=0.1, stale_after=0.5)
+    run = runner.run("remote.demo", {"day": "d"})
+
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert [(a.step_name, a.attempt, a.status.value) for a in run.steps] == [
+        ("extract", 1, "COMPLETED"),  # not run again: the history said it was done
+        ("load", 1, "COMPLETED"),
+    ]
+    assert run.outputs == {"load": {"loaded": 3}}  # its recorded outputs reached `load`

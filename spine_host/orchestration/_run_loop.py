@@ -84,7 +84,7 @@ from spine_host.orchestration.records import (
     StepAttempt,
     StepStatus,
 )
-from spine_host.orchestration.step_ref import StepRef, StepWork
+from spine_host.orchestration.step_ref import StepRef, StepWork, recorded_outcome
 from spine_host.orchestration.steps import AttemptOutcome, StepContext, run_attempt
 from spine_host.pipelines.context import ExecutionContext
 from spine_host.storage.fencing import Fence
@@ -428,6 +428,30 @@ class RunLoop:
             live.context.fence.revoke("its worker went silent")
             self.ledger.crashed([live.record], error)
             self._failed_attempt(live, error)
+        self._settle_unanswered(cutoff=utc_now() - dt.timedelta(seconds=self.heartbeat_interval))
+
+    def _settle_unanswered(self, cutoff: dt.datetime) -> None:
+        """Remote executors: attempts a worker ended (and recorded) before ``cutoff`` whose
+        answer never came (the worker died after recording, the answer was lost) end as
+        recorded; the history is the truth."""
+        if self.claims is None or not self.live:
+            return
+        live_keys = self.live.keys()
+        for key, row in self.claims.ended(self.run.run_id, cutoff).items():
+            if key not in live_keys:
+                continue
+            live = self.live.take(*key)
+            if live is None:
+                continue
+            log.warning(
+                "run %s: %s attempt %d ended %s on its worker, but no answer came; the recorded "
+                "end is used",
+                self.run.run_id,
+                key[0],
+                key[1],
+                row["status"],
+            )
+            self._attempt_ended(live, recorded_outcome(row))
 
     def _failed_attempt(self, live: LiveAttempt, error: SpineError) -> None:
         if self.plan.retry_later(live.step, live.tries, error):

@@ -308,6 +308,19 @@ class AttemptClaims:
                         end_executions(connection, [row.execution_id], "CRASHED", error, now)
         return crashed
 
+    def ended(self, run_id: str, before: datetime) -> dict[tuple[str, int], dict[str, Any]]:
+        """``(step, attempt) -> row`` of the run's claimed attempts a worker ended before
+        ``before`` (whose answer may never have come)."""
+        rows = self.storage.query(
+            sa.select(_steps).where(
+                _steps.c.run_id == run_id,
+                _steps.c.worker.is_not(None),
+                _steps.c.status != StepStatus.RUNNING.value,
+                _steps.c.finished_at < before,
+            )
+        )
+        return {(row["step_name"], row["attempt"]): row for row in rows}
+
     def claims_of(self, run_id: str) -> dict[tuple[str, int], tuple[str | None, datetime | None]]:
         """``(step, attempt) -> (worker, heartbeat_at)`` of the run's RUNNING attempts."""
         rows = self.storage.query(

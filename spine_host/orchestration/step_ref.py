@@ -30,6 +30,7 @@ __all__ = [
     "StepWork",
     "outcome_from_json",
     "outcome_to_json",
+    "recorded_outcome",
 ]
 
 #: The shape of :meth:`StepRef.to_json`; a worker refuses a reference of another version.
@@ -169,6 +170,21 @@ def outcome_from_json(data: Mapping[str, Any]) -> AttemptOutcome:
         rows_in=data.get("rows_in"),
         rows_out=data.get("rows_out"),
         rows_rejected=data.get("rows_rejected"),
+    )
+
+
+def recorded_outcome(row: Mapping[str, Any]) -> AttemptOutcome:
+    """The outcome a worker recorded in a ``workflow_steps`` row (its end, as written)."""
+    error = row.get("error")
+    return AttemptOutcome(
+        status=StepStatus(row["status"]),
+        outputs=row.get("outputs"),
+        error=RemoteError(error) if isinstance(error, Mapping) else None,
+        skip_reason=row.get("skip_reason"),
+        execution_id=row.get("execution_id"),
+        rows_in=row.get("rows_in"),
+        rows_out=row.get("rows_out"),
+        rows_rejected=row.get("rows_rejected"),
     )
 
 

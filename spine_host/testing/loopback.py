@@ -44,6 +44,7 @@ class LoopbackExecutor:
     Args:
         worker_host: the host the "worker" runs attempts on.
         lose: ``(step, attempt)`` pairs the worker claims and then abandons silently.
+        mute: ``(step, attempt)`` pairs the worker runs and records, but never answers.
         sent: every reference sent, as JSON (what a broker message would carry).
     """
 
@@ -54,10 +55,12 @@ class LoopbackExecutor:
         worker_host: Host,
         *,
         lose: Collection[tuple[str, int]] = (),
+        mute: Collection[tuple[str, int]] = (),
         sent: list[dict[str, Any]] | None = None,
     ) -> None:
         self.worker_host = worker_host
         self.lose = set(lose)
+        self.mute = set(mute)
         self.sent = sent if sent is not None else []
         self.worker = worker_id()
 
@@ -81,6 +84,8 @@ class LoopbackExecutor:
             AttemptClaims(self.worker_host.storage).claim(ref, f"{self.worker}-lost")  # type: ignore[arg-type]
             return
         outcome = run_step_ref(self.worker_host, ref, worker=self.worker)
+        if (ref.step, ref.attempt) in self.mute:
+            return  # ran and recorded its end, but its answer is lost
         future.set_result(outcome_from_json(json.loads(json.dumps(outcome_to_json(outcome)))))
 
 
