@@ -356,3 +356,21 @@ def test_an_attempt_recorded_by_its_worker_whose_answer_never_came_ends_as_recor
         ("load", 1, "COMPLETED"),
     ]
     assert run.outputs == {"load": {"loaded": 3}}  # its recorded outputs reached `load`
+
+
+def test_runs_show_names_the_worker_of_each_remote_attempt(storage_url: str) -> None:  # noqa: F811
+    from click.testing import CliRunner
+
+    from spine_host.cli.context import CliState
+    from spine_host.cli.runs import runs_group
+
+    host, _ = _host(storage_url)
+    run = WorkflowRunner(host).run("remote.demo", {"day": "d"})
+    result = CliRunner().invoke(
+        runs_group, ["show", run.run_id], obj=CliState(config_path=None, host=host)
+    )
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if line.startswith("STEP"))
+    assert "WORKER" in header.split()
+    worker = _attempt_rows(host, run.run_id)[0]["worker"]
+    assert ":".join(worker.split(":")[:2]) in result.output

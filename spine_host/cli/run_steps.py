@@ -15,7 +15,15 @@ from spine_host.cli.output import format_counts, format_duration, format_time
 if TYPE_CHECKING:
     from spine_host.orchestration.records import StepAttempt, WorkflowRun
 
-__all__ = ["NOT_STARTED", "STEP_HEADERS", "attempt_note", "error_text", "not_started", "step_rows"]
+__all__ = [
+    "NOT_STARTED",
+    "STEP_HEADERS",
+    "attempt_note",
+    "error_text",
+    "not_started",
+    "step_rows",
+    "worker_label",
+]
 
 #: The status shown for a step of the workflow that has no attempt in the run.
 NOT_STARTED = "NOT_STARTED"
@@ -73,3 +81,11 @@ def step_rows(
         else:
             rows.append((name, "-", NOT_STARTED, None, None))
     return rows
+
+
+def worker_label(worker: str | None) -> str | None:
+    """``etl-2:4242``: the host and pid of a worker id (``host:pid:nonce[:identity]``)."""
+    if worker is None:
+        return None
+    parts = worker.split(":")
+    return ":".join(parts[:2]) if len(parts) >= 2 else worker

@@ -18,7 +18,13 @@ from spine_host.cli.output import (
     format_time,
 )
 from spine_host.cli.run_ids import resolve_run_id
-from spine_host.cli.run_steps import STEP_HEADERS, error_text, not_started, step_rows
+from spine_host.cli.run_steps import (
+    STEP_HEADERS,
+    error_text,
+    not_started,
+    step_rows,
+    worker_label,
+)
 from spine_host.cli.times import parse_duration, parse_since
 from spine_host.cli.workflows import emit_run
 from spine_host.orchestration.records import RunStatus
@@ -124,7 +130,13 @@ def show_command(state: CliState, run_id: str, as_json: bool) -> None:
     if run.error:
         click.echo(f"error     {error_text(run.error_category, run.error)}")
     click.echo("")
-    emit_table(STEP_HEADERS, step_rows(run, order), empty="no steps recorded")
+    headers, rows = list(STEP_HEADERS), step_rows(run, order)
+    if any(attempt.worker for attempt in run.steps):  # a remote executor ran them: where
+        headers.insert(-1, "WORKER")
+        workers = [worker_label(attempt.worker) for attempt in run.steps]
+        workers += [None] * (len(rows) - len(workers))  # steps never started
+        rows = [(*row[:-1], worker, row[-1]) for row, worker in zip(rows, workers, strict=True)]
+    emit_table(headers, rows, empty="no steps recorded")
 
 
 @runs_group.command("resume")
