@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
 from click.testing import CliRunner
 
 from spine_host.cli import cli
 from spine_host.storage import migrations
 from spine_host.testing import postgres
+
+# PyYAML is a dev requirement (the main session has it), not a dependency of the bare host.
+yaml = pytest.importorskip("yaml", reason="PyYAML is not installed (pip install pyyaml)")
 
 DEPLOY = Path(__file__).resolve().parents[1] / "docs" / "deploy"
 
