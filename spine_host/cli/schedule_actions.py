@@ -16,6 +16,7 @@ import click
 from spine_host.cli.context import CliState, pass_state
 from spine_host.cli.output import emit_json, emit_table, format_duration, format_time
 from spine_host.cli.schedules import schedules_group
+from spine_host.errors import ErrorCategory, SpineError
 
 if TYPE_CHECKING:
     from spine_host.host import Host
@@ -37,29 +38,16 @@ def run_now_command(state: CliState, name: str, as_json: bool) -> None:
     run or for ``after``; exit 1 when it does not succeed.
     """
     from spine_host.orchestration.liveness import new_owner
-    from spine_host.orchestration.schedule_fire import RUN_NOW, Fire, FireStatus
-    from spine_host.storage.types import utc_now
+    from spine_host.orchestration.schedule_fire import FireStatus
 
     host, schedule, ledger = _prepared(state, name)
-    now = utc_now()
-    # A trigger time is a whole second; a run-now's time never is, so it never takes the
-    # (schedule, time) key of a real fire.
-    nominal = now if now.microsecond else now + timedelta(microseconds=1)
-    owner = new_owner()
-    claimed = ledger.claim(
-        [
-            Fire(
-                schedule_name=name,
-                nominal_time=nominal,
-                status=FireStatus.CLAIMED,
-                fired_by=RUN_NOW,
-                logical_date=nominal.astimezone(schedule.zone).isoformat(),
-                claimed_by=owner,
-                claimed_at=now,
-            )
-        ]
-    )
-    fire = _carried(host, ledger, schedule, claimed[0])
+    claimed = ledger.claim_run_now(schedule, new_owner())
+    if claimed is None:
+        raise SpineError(
+            f"schedule {name} was fired at this instant already; try again",
+            category=ErrorCategory.VALIDATION,
+        )
+    fire = _carried(host, ledger, schedule, claimed)
     _report([fire], as_json)
     if fire.status is not FireStatus.SUCCEEDED:
         raise SystemExit(1)

@@ -27,6 +27,7 @@ from spine_host.orchestration.schedule_fire import (
 )
 from spine_host.redaction import Redactor
 from spine_host.storage import schema
+from spine_host.storage.types import utc_now
 
 if TYPE_CHECKING:
     from spine_host.orchestration.schedule import Schedule
@@ -168,6 +169,30 @@ class ScheduleLedger:
         )
 
     # -- fires ---------------------------------------------------------------------------------
+
+    def claim_run_now(self, schedule: Schedule, owner: str) -> Fire | None:
+        """Claim a run-now fire of ``schedule`` for ``owner`` at this instant; None in the
+        unlikely case that exact instant was claimed already.
+
+        Its nominal time is now, never a whole second (a trigger time always is), so it never
+        takes the (schedule, time) key of a real fire.
+        """
+        now = utc_now()
+        nominal = now if now.microsecond else now.replace(microsecond=1)
+        claimed = self.claim(
+            [
+                Fire(
+                    schedule_name=schedule.name,
+                    nominal_time=nominal,
+                    status=FireStatus.CLAIMED,
+                    fired_by=RUN_NOW,
+                    logical_date=nominal.astimezone(schedule.zone).isoformat(),
+                    claimed_by=owner,
+                    claimed_at=now,
+                )
+            ]
+        )
+        return claimed[0] if claimed else None
 
     def claim(self, fires: Sequence[Fire]) -> list[Fire]:
         """Insert the fires' rows; return those inserted here, with their ids.

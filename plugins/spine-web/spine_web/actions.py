@@ -31,7 +31,7 @@ from spine_host.orchestration.heartbeat import Heartbeat
 from spine_host.orchestration.history import REOPENABLE_RUN_STATUSES, WorkflowHistoryRepository
 from spine_host.orchestration.liveness import new_owner
 from spine_host.orchestration.records import RunStatus, WorkflowRun
-from spine_host.orchestration.schedule_fire import RUN_NOW, Fire, FireStatus
+from spine_host.orchestration.schedule_fire import Fire
 from spine_host.orchestration.schedule_ledger import ScheduleLedger
 from spine_host.orchestration.schedule_sources import schedule_origin, validate_schedules
 from spine_host.storage.types import utc_now
@@ -149,29 +149,13 @@ class WebActions:
     def run_now(self, name: str, who: Requester) -> ActionDone:
         """Fire schedule ``name`` once now, recorded in its history; carried in the background."""
         schedule, ledger = self._schedule(name)
-        now = utc_now()
-        # As `spine schedules run-now`: never a whole second, so never a trigger time's key.
-        nominal = now if now.microsecond else now.replace(microsecond=1)
-        owner = new_owner()
-        claimed = ledger.claim(
-            [
-                Fire(
-                    schedule_name=name,
-                    nominal_time=nominal,
-                    status=FireStatus.CLAIMED,
-                    fired_by=RUN_NOW,
-                    logical_date=nominal.astimezone(schedule.zone).isoformat(),
-                    claimed_by=owner,
-                    claimed_at=now,
-                )
-            ]
-        )
-        if not claimed:
+        claimed = ledger.claim_run_now(schedule, new_owner())
+        if claimed is None:
             raise ActionRefused(f"schedule {name} was fired at this instant already; try again")
         action_id = self._record("run-now", "schedule", name, who, STARTED)
 
         def work() -> None:
-            fire = self._carry(schedule, ledger, claimed[0], who.actor)
+            fire = self._carry(schedule, ledger, claimed, who.actor)
             self.audit.finish(
                 action_id,
                 fire.status.value,
