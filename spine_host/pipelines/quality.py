@@ -39,6 +39,7 @@ __all__ = [
     "QualityRunner",
     "QualityStatus",
     "list_quality",
+    "record_from_row",
 ]
 
 log = logging.getLogger(__name__)
@@ -241,7 +242,7 @@ def list_quality(
     if status is not None:
         statement = statement.where(_table.c.status == QualityStatus(status).value)
     statement = statement.order_by(_table.c.checked_at.desc(), _table.c.check_id.desc())
-    return [_from_row(row) for row in storage.query(statement.limit(limit))]
+    return [record_from_row(row) for row in storage.query(statement.limit(limit))]
 
 
 def _outcome(name: str, check: Check) -> CheckResult:
@@ -277,7 +278,8 @@ def _row(record: QualityRecord) -> dict[str, Any]:
     }
 
 
-def _from_row(row: Mapping[str, Any]) -> QualityRecord:
+def record_from_row(row: Mapping[str, Any]) -> QualityRecord:
+    """A ``QualityRecord`` from a row of its table (as ``storage.query`` returns it)."""
     return QualityRecord(
         check_name=row["check_name"],
         status=QualityStatus(row["status"]),

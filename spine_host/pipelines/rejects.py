@@ -33,6 +33,7 @@ __all__ = [
     "RejectSink",
     "count_rejects",
     "list_rejects",
+    "record_from_row",
 ]
 
 #: Rejects held in memory before ``add`` flushes them in one bulk insert.
@@ -238,7 +239,7 @@ def list_rejects(
     if reason_code is not None:
         statement = statement.where(_table.c.reason_code == reason_code)
     statement = statement.order_by(_table.c.created_at.desc(), _table.c.reject_id.desc())
-    return [_from_row(row) for row in storage.query(statement.limit(limit))]
+    return [record_from_row(row) for row in storage.query(statement.limit(limit))]
 
 
 def count_rejects(
@@ -265,7 +266,8 @@ def recorded_reason_codes(storage: DatabaseAdapter, *, limit: int = 20) -> list[
     return [row["reason_code"] for row in storage.query(statement)]
 
 
-def _from_row(row: Mapping[str, Any]) -> RejectRecord:
+def record_from_row(row: Mapping[str, Any]) -> RejectRecord:
+    """A ``RejectRecord`` from a row of its table (as ``storage.query`` returns it)."""
     return RejectRecord(
         stage=row["stage"],
         reason_code=row["reason_code"],

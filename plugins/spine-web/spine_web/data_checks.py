@@ -13,8 +13,10 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from spine_host.pipelines.quality import QualityRecord, QualityStatus
+from spine_host.pipelines.quality import QualityRecord
+from spine_host.pipelines.quality import record_from_row as quality_from_row
 from spine_host.pipelines.rejects import RejectRecord
+from spine_host.pipelines.rejects import record_from_row as reject_from_row
 from spine_host.storage import schema
 from spine_host.storage.sqlalchemy_base import SqlAlchemyAdapter
 
@@ -76,22 +78,7 @@ def latest_rejects(
         .order_by(_rejects.c.created_at.desc(), _rejects.c.reject_id.desc())
         .limit(limit)
     )
-    return [
-        RejectRecord(
-            stage=row["stage"],
-            reason_code=row["reason_code"],
-            reason_detail=row["reason_detail"],
-            raw_record=row["raw_record"],
-            source_locator=row["source_locator"],
-            line_number=row["line_number"],
-            execution_id=row["execution_id"],
-            pipeline=row["pipeline"],
-            domain=row["domain_name"],
-            partition_key=row["partition_key"],
-            created_at=row["created_at"],
-        )
-        for row in storage.query(statement)
-    ]
+    return [reject_from_row(row) for row in storage.query(statement)]
 
 
 def latest_quality(
@@ -104,22 +91,7 @@ def latest_quality(
         .order_by(_quality.c.checked_at.desc(), _quality.c.check_id.desc())
         .limit(limit)
     )
-    return [
-        QualityRecord(
-            check_name=row["check_name"],
-            status=QualityStatus(row["status"]),
-            actual=row["actual"],
-            expected=row["expected"],
-            message=row["message"] or "",
-            details=dict(row["details"] or {}),
-            execution_id=row["execution_id"],
-            pipeline=row["pipeline"],
-            domain=row["domain_name"],
-            partition_key=row["partition_key"],
-            checked_at=row["checked_at"],
-        )
-        for row in storage.query(statement)
-    ]
+    return [quality_from_row(row) for row in storage.query(statement)]
 
 
 def _counts(
