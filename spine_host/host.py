@@ -131,6 +131,33 @@ class Host:
         """Every plugin seen, with what it provides, in load order."""
         return list(self.plugins.infos.values())
 
+    def provided_by(
+        self, info: PluginInfo
+    ) -> tuple[dict[str, list[str]], dict[str, dict[str, str]]]:
+        """What plugin ``info`` provides, as plain names: ``kind -> names`` in force from it
+        (plus the event hooks it observes, as recorded), and ``kind -> name -> plugin`` for
+        its names another plugin's ``replace=True`` registration won over. Sorted."""
+        provides: dict[str, list[str]] = {}
+        overridden_by: dict[str, dict[str, str]] = {}
+        registries = self.registries.all()
+        for registry in registries:
+            for claim in registry.registrations():
+                if claim.provider != info.name:
+                    continue
+                winner = registry.winner(claim.name)
+                if winner is claim:
+                    provides.setdefault(registry.kind, []).append(claim.name)
+                elif winner is not None:
+                    overridden_by.setdefault(registry.kind, {})[claim.name] = winner.provider
+        kinds = {registry.kind for registry in registries}
+        for kind, names in info.provides.items():  # not a registry: event hooks observed
+            if kind not in kinds:
+                provides[kind] = list(names)
+        return (
+            {kind: sorted(names) for kind, names in sorted(provides.items())},
+            dict(sorted(overridden_by.items())),
+        )
+
     def problems(self) -> list[str]:
         """One line per plugin problem; empty when all is well."""
         return [

@@ -72,25 +72,7 @@ def _plugin_dict(host: Host, info: PluginInfo) -> dict[str, Any]:
     the plugin whose ``replace=True`` registration won over this one's.
     """
     data = info.to_dict()
-    registry_kinds = set()
-    provides: dict[str, list[str]] = {}
-    overridden_by: dict[str, dict[str, str]] = {}
-    for registry in host.registries.all():
-        registry_kinds.add(registry.kind)
-        for claim in registry.registrations():
-            if claim.provider != info.name:
-                continue
-            winner = registry.winner(claim.name)
-            if winner is claim:
-                provides.setdefault(registry.kind, []).append(claim.name)
-            elif winner is not None:
-                overridden_by.setdefault(registry.kind, {})[claim.name] = winner.provider
-    # Kinds that are not registries (the event hooks an observer implements) as recorded.
-    for kind, names in data["provides"].items():
-        if kind not in registry_kinds:
-            provides[kind] = list(names)
-    data["provides"] = {kind: sorted(names) for kind, names in sorted(provides.items())}
-    data["overridden_by"] = dict(sorted(overridden_by.items()))
+    data["provides"], data["overridden_by"] = host.provided_by(info)
     return data
 
 

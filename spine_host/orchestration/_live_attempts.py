@@ -89,10 +89,6 @@ class LiveAttempts:
             if future in self._live
         ]
 
-    def keys(self) -> set[tuple[str, int]]:
-        """``(step, attempt)`` of every live attempt."""
-        return {(live.record.step_name, live.record.attempt) for live in self._live.values()}
-
     def take(self, step_name: str, attempt: int) -> LiveAttempt | None:
         """Stop waiting for attempt ``attempt`` of ``step_name``; it, if it was live."""
         for future, live in list(self._live.items()):

@@ -436,10 +436,7 @@ class RunLoop:
         recorded; the history is the truth."""
         if self.claims is None or not self.live:
             return
-        live_keys = self.live.keys()
         for key, row in self.claims.ended(self.run.run_id, cutoff).items():
-            if key not in live_keys:
-                continue
             live = self.live.take(*key)
             if live is None:
                 continue

@@ -320,14 +320,3 @@ class AttemptClaims:
             )
         )
         return {(row["step_name"], row["attempt"]): row for row in rows}
-
-    def claims_of(self, run_id: str) -> dict[tuple[str, int], tuple[str | None, datetime | None]]:
-        """``(step, attempt) -> (worker, heartbeat_at)`` of the run's RUNNING attempts."""
-        rows = self.storage.query(
-            sa.select(
-                _steps.c.step_name, _steps.c.attempt, _steps.c.worker, _steps.c.heartbeat_at
-            ).where(_steps.c.run_id == run_id, _steps.c.status == StepStatus.RUNNING.value)
-        )
-        return {
-            (row["step_name"], row["attempt"]): (row["worker"], row["heartbeat_at"]) for row in rows
-        }

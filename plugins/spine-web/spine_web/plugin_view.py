@@ -30,29 +30,8 @@ class PluginView:
 
 def load_plugins(host: Host) -> tuple[list[PluginView], list[str]]:
     """Every plugin, in load order, and the warnings every command prints."""
-    registries = host.registries.all()
-    kinds = {registry.kind for registry in registries}
     views = []
     for info in host.plugin_report():
-        provides: dict[str, list[str]] = {}
-        overridden: dict[str, dict[str, str]] = {}
-        for registry in registries:
-            for claim in registry.registrations():
-                if claim.provider != info.name:
-                    continue
-                winner = registry.winner(claim.name)
-                if winner is claim:
-                    provides.setdefault(registry.kind, []).append(claim.name)
-                elif winner is not None:
-                    overridden.setdefault(registry.kind, {})[claim.name] = winner.provider
-        for kind, names in info.provides.items():  # event hooks an observer implements
-            if kind not in kinds:
-                provides[kind] = list(names)
-        views.append(
-            PluginView(
-                info=info,
-                provides={kind: sorted(names) for kind, names in sorted(provides.items())},
-                overridden=dict(sorted(overridden.items())),
-            )
-        )
+        provides, overridden = host.provided_by(info)
+        views.append(PluginView(info=info, provides=provides, overridden=overridden))
     return views, host.warnings()
